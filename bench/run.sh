@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Hook start-up bench (never run in CI). Builds a release build, then times in ONE interleaved loop the
+# floor (bench/floor.c: reads stdin, prints a line; plain C, default dynamic linking) and each hook on the
+# same payload: per run and per case, floor then hook. Prints the median wall time of each and the ratio.
+# Targets: tw-stop on PreToolUse <= 1.5x the floor (also with a 5 MB Write payload); recording hooks, with
+# their SQLite write into a warm database, <= 2x.
+# usage: bench/run.sh [RUNS (default 300)]   env: TW_BENCH_BUILD_DIR (default build/bench), TW_JOBS
+set -euo pipefail
+runs="${1:-300}"
+warmup=20
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+build="${TW_BENCH_BUILD_DIR:-build/bench}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTW_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j "${TW_JOBS:-2}" --target tw-floor tw-stop tw-pre-spawn tw-post-task tw-command-start \
+  tw-command-end tw-statusline tw >/dev/null
+bin="$(cd "$build/bin" && pwd)"
+cc -O2 -o "$build/bench-driver" bench/driver.c
+
+work="$(mktemp -d /tmp/tw-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+python3 bench/payloads.py "$root/tests/fixtures" "$work/payloads" $((runs + warmup))
+mkdir -p "$work/home" "$work/proj"
+export HOME="$work/home" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
+export TOKENWARDEN_DB="$work/state/tokenwarden/tokenwarden.db" CLAUDE_PROJECT_DIR="$work/proj"
+# A warm database: created, migrated and already holding rows before the first timed run.
+"$bin/tw-command-start" < "$work/payloads/command_start_prompt/0.json"
+"$bin/tw" events --all --json >/dev/null
+
+p="$work/payloads"
+cases=(
+  "tw-stop:PreToolUse(Bash)" "$bin/tw-stop" "$p/stop_pretool_bash"
+  "tw-stop:PreToolUse(Write,5MB)" "$bin/tw-stop" "$p/stop_pretool_write_5mb"
+  "tw-pre-spawn:PreToolUse(Agent)" "$bin/tw-pre-spawn" "$p/pre_spawn_agent"
+  "tw-post-task:PostToolUse(Agent)" "$bin/tw-post-task" "$p/post_task_agent_end"
+  "tw-post-task:SubagentStop" "$bin/tw-post-task" "$p/post_task_subagent_stop"
+  "tw-command-start:UserPromptSubmit" "$bin/tw-command-start" "$p/command_start_prompt"
+  "tw-command-end:Stop" "$bin/tw-command-end" "$p/command_end_stop"
+  "tw-stop:SessionEnd" "$bin/tw-stop" "$p/stop_session_end"
+  "tw-statusline" "$bin/tw-statusline" "$p/statusline"
+)
+echo "bench: $runs runs (+$warmup warm-up) of each case, floor and hook interleaved"
+"$build/bench-driver" "$runs" "$warmup" "$bin/tw-floor" "${cases[@]}" > "$work/medians.txt"
+errors="$work/state/tokenwarden/errors.jsonl"
+[ -s "$errors" ] && { echo "bench: hooks logged errors:"; head -5 "$errors"; }
+
+python3 - "$work/medians.txt" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+print("| case | floor median (ms) | hook median (ms) | ratio | target | |")
+print("|---|---:|---:|---:|---:|---|")
+failed = 0
+for name, floor, hook, failures in rows:
+    floor, hook = float(floor), float(hook)
+    target = 1.5 if name.startswith("tw-stop:PreToolUse") else 2.0
+    ratio = hook / floor
+    ok = ratio <= target and failures == "0"
+    failed += not ok
+    note = "ok" if ok else "MISSED" + ("" if failures == "0" else " (%s runs failed)" % failures)
+    print("| %s | %.3f | %.3f | %.2fx | %.1fx | %s |" % (name, floor, hook, ratio, target, note))
+sys.exit(1 if failed else 0)
+PY

@@ -1,0 +1,98 @@
+// tw: top-level parsing, the shared context, and the single catch site of the CLI.
+#include "cli/cli.hpp"
+
+#include "cli/cli_context.hpp"
+#include "error.hpp"
+
+#include <iostream>
+
+namespace tw {
+
+CliContext::CliContext(const Env& e, const Clock& c, std::ostream& o, std::ostream& r)
+    : env(e), clock(c), out(o), err(r), paths(Paths::resolve(e)) {}
+
+const Config& CliContext::config() {
+  if (!m_config) m_config = load_config(paths, ConfigScope::user_and_project);
+  return *m_config;
+}
+
+std::filesystem::path CliContext::db_path() {
+  return resolve_db_path(env, paths, load_config(paths, ConfigScope::user_only));
+}
+
+Store& CliContext::store() {
+  if (!m_store) m_store.emplace(Store::open(db_path(), StoreMode::cli));
+  return *m_store;
+}
+
+Store* CliContext::existing_store() {
+  if (m_store) return &*m_store;
+  std::error_code ec;
+  const auto path = db_path();
+  if (!std::filesystem::exists(path, ec)) return nullptr;
+  m_store.emplace(Store::open(path, StoreMode::cli));
+  return &*m_store;
+}
+
+int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& clock, std::ostream& out,
+            std::ostream& err) {
+  CliContext ctx(env, clock, out, err);
+  CLI::App app{"tw: token and quota metering for Claude Code (tokenwarden)", "tw"};
+  app.set_version_flag("--version", std::string("tw ") + TW_VERSION);
+  app.require_subcommand(1);
+  add_events_command(app, ctx);
+  add_config_command(app, ctx);
+  add_accounting_commands(app, ctx);
+  add_settings_command(app, ctx);
+  add_usage_command(app, ctx);
+  add_daemon_command(app, ctx);
+  add_demo_command(app, ctx);
+  add_doctor_command(app, ctx);
+  add_plugin_command(app, ctx);
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    out << "tw " << TW_VERSION << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      out << e.what() << "\n";
+      return 0;
+    }
+    err << "tw: " << e.what() << "\n";
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty()) {
+      err << app.help();
+    }
+    return 2;
+  } catch (const Error& e) {
+    err << "tw: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "tw: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  try {
+    if (auto* store = ctx.existing_store(); store != nullptr) store->checkpoint();
+  } catch (const Error&) {
+    // A busy database just skips this checkpoint; the next tw run does it.
+  }
+  return ctx.exit_code;
+}
+
+int run_cli_main(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  ProcessEnv env;
+  SystemClock clock;
+  return run_cli(args, env, clock, std::cout, std::cerr);
+}
+
+} // namespace tw

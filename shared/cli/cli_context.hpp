@@ -1,0 +1,55 @@
+// What every tw subcommand gets: environment, clock, streams, paths, config and the store.
+#pragma once
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "env.hpp"
+#include "paths.hpp"
+#include "store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <ostream>
+
+namespace tw {
+
+class CliContext {
+public:
+  CliContext(const Env& env, const Clock& clock, std::ostream& out, std::ostream& err);
+
+  const Env& env;
+  const Clock& clock;
+  std::ostream& out;
+  std::ostream& err;
+  Paths paths;
+  int exit_code = 0;
+
+  // The merged user + project configuration (loaded once).
+  const Config& config();
+  std::filesystem::path db_path();
+  // The store opened for the CLI (creating it when missing); checkpointed when the context ends.
+  Store& store();
+  // Opens read-only; returns nullptr when no database exists yet.
+  Store* existing_store();
+
+private:
+  std::optional<Config> m_config;
+  std::optional<Store> m_store;
+};
+
+// Each subcommand registers itself on the app; its callback sets ctx.exit_code.
+void add_events_command(CLI::App& app, CliContext& ctx);
+void add_config_command(CLI::App& app, CliContext& ctx);
+// tw ingest, tw report, tw stage (token accounting).
+void add_ingest_command(CLI::App& app, CliContext& ctx);
+void add_report_command(CLI::App& app, CliContext& ctx);
+void add_stage_command(CLI::App& app, CliContext& ctx);
+void add_accounting_commands(CLI::App& app, CliContext& ctx);
+void add_settings_command(CLI::App& app, CliContext& ctx);
+void add_usage_command(CLI::App& app, CliContext& ctx);
+void add_daemon_command(CLI::App& app, CliContext& ctx);
+void add_demo_command(CLI::App& app, CliContext& ctx);
+void add_doctor_command(CLI::App& app, CliContext& ctx);
+void add_plugin_command(CLI::App& app, CliContext& ctx);
+
+} // namespace tw

@@ -1,0 +1,135 @@
+// tw ingest: reads new transcript lines into the usage tables (a progress bar on a terminal, then a summary).
+#include "cli/cli_context.hpp"
+#include "ingest.hpp"
+#include "transcript.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <cstdio>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+std::string human_bytes(std::int64_t bytes) {
+  char text[32];
+  if (bytes >= (1LL << 30)) std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / (1 << 30));
+  else if (bytes >= (1LL << 20)) std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / (1 << 20));
+  else std::snprintf(text, sizeof text, "%.1f kB", static_cast<double>(bytes) / 1024);
+  return text;
+}
+
+} // namespace
+
+// The price table with the user's `pricing` overrides applied (problems are reported by tw config check).
+PriceTable configured_prices(CliContext& ctx) {
+  PriceTable prices = PriceTable::builtin();
+  prices.apply_overrides(ctx.config().pricing_json);
+  return prices;
+}
+
+void add_ingest_command(CLI::App& app, CliContext& ctx) {
+  auto* command = app.add_subcommand("ingest", "Read new transcript lines into the usage store");
+  struct Options {
+    std::vector<std::string> paths;
+    bool quiet = false;
+    bool rebuild = false;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("paths", options->paths,
+                      "Transcript files or folders (default: the projects/ folders under CLAUDE_CONFIG_DIR, "
+                      "else ~/.config/claude and ~/.claude)");
+  command->add_flag("--quiet,-q", options->quiet, "Print nothing (for scripts and hooks)");
+  command->add_flag("--rebuild", options->rebuild, "Forget what was ingested and read everything again");
+  command->add_flag("--json", options->json, "Print the summary as JSON");
+  command->callback([&ctx, options] {
+    std::vector<std::filesystem::path> inputs(options->paths.begin(), options->paths.end());
+    if (inputs.empty()) inputs = transcript_roots(ctx.env, ctx.paths.home);
+    const auto files = transcript_files(inputs);
+    const PriceTable prices = configured_prices(ctx);
+    const auto db_path = ctx.db_path();
+    IngestLock lock(db_path);
+    UsageStore store = UsageStore::open(db_path);
+    IngestOptions ingest;
+    ingest.rebuild = options->rebuild;
+    ingest.stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage());
+    const bool bar = !options->quiet && !options->json && ::isatty(STDERR_FILENO) == 1;
+    auto last = std::chrono::steady_clock::now();
+    if (bar) {
+      ingest.progress = [&](std::size_t done, std::size_t total, std::int64_t bytes) {
+        const auto now = std::chrono::steady_clock::now();
+        if (done != total && now - last < std::chrono::milliseconds(100)) return;
+        last = now;
+        const int width = 30;
+        const int filled = total ? static_cast<int>(width * done / total) : width;
+        ctx.err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+                << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total
+                << " files, " << human_bytes(bytes) << "   " << std::flush;
+        if (done == total) ctx.err << "\n";
+      };
+    }
+    const IngestSummary s = ingest_files(store, prices, files, ingest);
+    if (options->quiet) return;
+    if (options->json) {
+      nlohmann::json skipped = nlohmann::json::object();
+      for (std::size_t i = 0; i < s.skipped.size(); ++i) {
+        skipped[std::string(to_string(static_cast<SkipReason>(i)))] = s.skipped[i];
+      }
+      ctx.out << nlohmann::json{{"files", s.files},          {"files_read", s.files_read},
+                                {"files_reset", s.files_reset}, {"bytes", s.bytes},
+                                {"lines", s.lines},          {"usage_lines", s.usage_lines},
+                                {"records_new", s.records_new}, {"records_replaced", s.records_replaced},
+                                {"duplicates", s.duplicates}, {"skipped", skipped}}
+                     .dump(2)
+              << "\n";
+      return;
+    }
+    ctx.out << "Ingested " << s.files_read << " of " << s.files << " transcript files (" << human_bytes(s.bytes)
+            << ", " << s.lines << " lines";
+    if (s.files_reset) ctx.out << ", " << s.files_reset << " truncated or replaced";
+    ctx.out << ")\n";
+    ctx.out << "Usage lines: " << s.usage_lines << " -> " << s.records_new << " new API responses, "
+            << s.records_replaced << " updated, " << s.duplicates << " duplicates\n";
+    std::int64_t skipped_total = 0;
+    for (auto n : s.skipped) skipped_total += n;
+    ctx.out << "Skipped lines: " << skipped_total;
+    if (skipped_total) {
+      ctx.out << " (";
+      bool first = true;
+      for (std::size_t i = 0; i < s.skipped.size(); ++i) {
+        if (!s.skipped[i]) continue;
+        ctx.out << (first ? "" : ", ") << to_string(static_cast<SkipReason>(i)) << " " << s.skipped[i];
+        first = false;
+      }
+      ctx.out << ")";
+    }
+    ctx.out << "\n";
+  });
+}
+
+void add_stage_command(CLI::App& app, CliContext& ctx) {
+  auto* command = app.add_subcommand("stage", "The stage label new usage is attributed to");
+  command->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  auto* set = command->add_subcommand("set", "Attribute usage ingested from now on to NAME");
+  set->add_option("name", *name, "Stage label, e.g. design, implement, review")->required();
+  set->callback([&ctx, name] {
+    UsageStore store = UsageStore::open(ctx.db_path());
+    store.set_stage(*name);
+    ctx.out << "Stage: " << *name << "\n";
+  });
+  command->add_subcommand("clear", "Back to no stage")->callback([&ctx] {
+    UsageStore store = UsageStore::open(ctx.db_path());
+    store.set_stage("");
+    ctx.out << "Stage cleared\n";
+  });
+  command->add_subcommand("show", "Print the current stage")->callback([&ctx] {
+    UsageStore store = UsageStore::open(ctx.db_path());
+    const std::string stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage());
+    ctx.out << (stage.empty() ? "(none)" : stage) << "\n";
+  });
+}
+
+} // namespace tw

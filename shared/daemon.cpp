@@ -1,0 +1,199 @@
+// The usage watchdog's loop: single instance (flock + pid file), quota refresh, ingest, idle exit.
+#include "daemon.hpp"
+
+#include "config.hpp"
+#include "daemon_launch.hpp"
+#include "env.hpp"
+#include "error.hpp"
+#include "ingest.hpp"
+#include "paths.hpp"
+#include "pricing.hpp"
+#include "quota_settings.hpp"
+#include "store.hpp"
+#include "store_quota.hpp"
+#include "store_usage.hpp"
+#include "usage_fetch.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace tw {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Set by SIGTERM/SIGINT; the only process-wide state, as a signal handler needs.
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+void request_stop(int) { g_stop_requested = 1; }
+
+constexpr std::uintmax_t k_log_max_bytes = 256 * 1024;
+
+// daemon.log: one line per thing worth knowing (start, exit, fetch outcomes when they change). Never the token.
+class DaemonLog {
+public:
+  DaemonLog(fs::path path, const Clock& clock) : m_path(std::move(path)), m_clock(clock) {}
+  void line(const std::string& text) {
+    std::error_code ec;
+    if (fs::file_size(m_path, ec) > k_log_max_bytes) fs::remove(m_path, ec);
+    const int fd = ::open(m_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    const std::string entry = format_iso_utc(m_clock.now_ms()) + " pid " + std::to_string(::getpid()) + " " + text + "\n";
+    [[maybe_unused]] const ssize_t written = ::write(fd, entry.data(), entry.size());
+    ::close(fd);
+  }
+
+private:
+  fs::path m_path;
+  const Clock& m_clock;
+};
+
+void sleep_ms(int ms) {
+  timespec request{ms / 1000, static_cast<long>(ms % 1000) * 1000000L};
+  ::nanosleep(&request, nullptr); // a signal ends the sleep early, which is what we want
+}
+
+// Ingests the transcripts of the sessions active since `since_ms` (the accounting module's ingest).
+std::string ingest_active_sessions(const fs::path& db_path, const Config& config, EpochMs since_ms) {
+  std::vector<fs::path> files;
+  {
+    Store store = Store::open(db_path, StoreMode::cli);
+    EventQuery query;
+    query.active_since_ms = since_ms;
+    for (const auto& session : store.sessions(query)) {
+      if (!session.transcript_path || session.transcript_path->empty()) continue;
+      const fs::path transcript(*session.transcript_path);
+      std::error_code ec;
+      if (fs::exists(transcript, ec)) files.push_back(transcript);
+      // Subagent transcripts live in <session>/subagents/ beside the main file.
+      fs::path subagents = transcript.parent_path() / transcript.stem() / "subagents";
+      if (fs::is_directory(subagents, ec)) files.push_back(subagents);
+    }
+  }
+  if (files.empty()) return {};
+  IngestLock lock(db_path);
+  UsageStore usage = UsageStore::open(db_path);
+  PriceTable prices = PriceTable::builtin();
+  prices.apply_overrides(config.pricing_json);
+  const IngestSummary summary = ingest_files(usage, prices, transcript_files(files), IngestOptions{});
+  return summary.records_new > 0 ? "ingested " + std::to_string(summary.records_new) + " new usage records" : "";
+}
+
+} // namespace
+
+std::string daemon_exit_reason(const fs::path& db_path, EpochMs now, EpochMs started_ms, int idle_exit_s) {
+  std::error_code ec;
+  if (!fs::exists(db_path, ec)) return "the database is gone";
+  const EpochMs idle_ms = static_cast<EpochMs>(idle_exit_s) * 1000;
+  Store store = Store::open(db_path, StoreMode::cli);
+  EventQuery query;
+  query.active_since_ms = now - idle_ms;
+  const auto recent = store.sessions(query);
+  if (recent.empty()) {
+    if (now - started_ms < idle_ms) return {};
+    return "no session was active for " + format_span_long(idle_ms);
+  }
+  for (const auto& session : recent) {
+    if (!session.ended_ms) return {};
+  }
+  return "every session has ended";
+}
+
+int run_daemon(const DaemonContext& context) {
+  const fs::path lock_path = daemon_lock_path_for(context.db_path);
+  ensure_private_dir(context.db_path.parent_path());
+  const int lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock_fd < 0) throw Error(ErrorKind::io, "cannot open " + lock_path.string() + ": " + std::strerror(errno));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return 0; // another watchdog runs
+  }
+  const fs::path pid_path = daemon_pid_path_for(context.db_path);
+  {
+    const std::string pid_text = std::to_string(::getpid()) + "\n";
+    const std::string temp = pid_path.string() + ".tmp";
+    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      [[maybe_unused]] const ssize_t written = ::write(fd, pid_text.data(), pid_text.size());
+      ::close(fd);
+      std::rename(temp.c_str(), pid_path.c_str());
+    }
+  }
+  std::signal(SIGTERM, request_stop);
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  { Store created = Store::open(context.db_path, StoreMode::cli); } // exists from here on; gone = exit
+  DaemonLog log(daemon_log_path_for(context.db_path), context.clock);
+  log.line("started (database " + context.db_path.string() + ")");
+  const EpochMs started_ms = context.clock.now_ms();
+  EpochMs next_check = started_ms;
+  EpochMs next_ingest = started_ms;
+  std::string last_report;
+  std::string reason;
+
+  while (g_stop_requested == 0) {
+    const Config config = load_config(context.paths, ConfigScope::user_only);
+    const QuotaSettings settings = quota_settings(context.env, config);
+    EpochMs now = context.clock.now_ms();
+    try {
+      reason = daemon_exit_reason(context.db_path, now, started_ms, settings.idle_exit_s);
+      if (!reason.empty()) {
+        if (reason != "the database is gone") {
+          // The sessions' last answers: one final ingest before leaving.
+          ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
+        }
+        break;
+      }
+      if (now >= next_ingest) {
+        next_ingest = now + static_cast<EpochMs>(settings.ingest_interval_s) * 1000;
+        const std::string ingested =
+            ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
+        if (!ingested.empty()) log.line(ingested);
+        // Whoever ingests spend recomputes the guard row's spend in a transaction of its own.
+        Store store = Store::open(context.db_path, StoreMode::cli);
+        QuotaRows rows(store);
+        store.write([&] { rows.recompute_spend(local_day_start_ms(now), now); });
+      }
+      if (now >= next_check && settings.enabled) {
+        next_check = now + static_cast<EpochMs>(settings.check_interval_s) * 1000;
+        Store store = Store::open(context.db_path, StoreMode::cli);
+        FetchContext fetch{context.env, context.paths, config, config, context.clock, store, context.db_path};
+        const FetchReport report = refresh_quota(fetch, FetchMode::when_stale);
+        if (report.outcome != FetchOutcome::fresh && report.outcome != FetchOutcome::not_due &&
+            report.message != last_report) {
+          log.line("quota: " + report.message);
+          last_report = report.message;
+        }
+        if (report.next_try_ms && *report.next_try_ms > next_check) next_check = *report.next_try_ms;
+      }
+    } catch (const Error& e) {
+      const std::string message = std::string(to_string(e.kind())) + ": " + e.what();
+      if (message != last_report) log.line(message);
+      last_report = message;
+    } catch (const std::exception& e) {
+      const std::string message = std::string("internal: ") + e.what();
+      if (message != last_report) log.line(message);
+      last_report = message;
+    }
+    sleep_ms(settings.tick_ms);
+  }
+  if (reason.empty()) reason = "asked to stop";
+  log.line("exiting: " + reason);
+  // Remove the pid file only when it is still ours.
+  if (auto pid = running_daemon_pid(context.db_path); pid && *pid == ::getpid()) ::unlink(pid_path.c_str());
+  ::flock(lock_fd, LOCK_UN);
+  ::close(lock_fd);
+  return 0;
+}
+
+} // namespace tw

@@ -1,0 +1,165 @@
+// tw-statusline: one read of the store, a write only when the input changed (the snapshot, and the quota
+// observation with the guard row in the same transaction), and one line rendered to the terminal width.
+// Never touches the network and never scans history.
+#include "handlers/hook_call.hpp"
+
+#include "error_log.hpp"
+#include "quota_json.hpp"
+#include "render.hpp"
+#include "store_quota.hpp"
+#include "usage_cache.hpp"
+
+#include <sys/stat.h>
+
+namespace tw {
+
+namespace {
+
+constexpr EpochMs k_error_marker_window_ms = 60LL * 60 * 1000;
+
+std::optional<double> number_in(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+StatusSnapshot snapshot_of(const HookCall& call) {
+  const nlohmann::json& model = call.object_field("model");
+  const nlohmann::json& cost = call.object_field("cost");
+  const nlohmann::json& context = call.object_field("context_window");
+  StatusSnapshot snapshot;
+  snapshot.session_id = call.header.session_id;
+  snapshot.project_dir = call.project_dir();
+  snapshot.ts_ms = call.clock.now_ms();
+  snapshot.model_id = HookCall::text_in(model, "id").value_or("");
+  snapshot.model_name = HookCall::text_in(model, "display_name").value_or(snapshot.model_id);
+  snapshot.cost_usd = number_in(cost, "total_cost_usd");
+  snapshot.context_used_pct = number_in(context, "used_percentage");
+  snapshot.context_window_size = HookCall::integer_in(context, "context_window_size");
+  if (auto it = context.find("current_usage"); it != context.end() && it->is_object()) {
+    std::int64_t tokens = 0;
+    for (const char* key : {"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"}) {
+      tokens += HookCall::integer_in(*it, key).value_or(0);
+    }
+    snapshot.context_tokens = tokens;
+  }
+  // Context fill from the input alone: used_percentage, else tokens over the window size.
+  if (!snapshot.context_used_pct && snapshot.context_tokens && snapshot.context_window_size &&
+      *snapshot.context_window_size > 0) {
+    snapshot.context_used_pct = 100.0 * static_cast<double>(*snapshot.context_tokens) /
+                                static_cast<double>(*snapshot.context_window_size);
+  }
+  if (auto it = call.payload.find("rate_limits"); it != call.payload.end() && it->is_object()) {
+    snapshot.rate_limits = it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return snapshot;
+}
+
+bool same_snapshot(const StatusSnapshot& a, const StatusSnapshot& b) {
+  return a.model_id == b.model_id && a.model_name == b.model_name && a.cost_usd == b.cost_usd &&
+         a.context_used_pct == b.context_used_pct && a.context_tokens == b.context_tokens &&
+         a.context_window_size == b.context_window_size && a.rate_limits == b.rate_limits;
+}
+
+std::optional<QuotaView> quota_view(const std::optional<QuotaObservation>& observation, const GuardState* guard,
+                                    EpochMs now, int check_interval) {
+  if (!observation) {
+    if (guard != nullptr && guard->quota_note == quota_note::api_key) {
+      QuotaView none;
+      none.no_plan = true;
+      return none;
+    }
+    return std::nullopt;
+  }
+  QuotaView view;
+  auto window = [&](const std::optional<QuotaWindow>& w) -> std::optional<WindowView> {
+    if (!w) return std::nullopt;
+    WindowView out;
+    out.percent = w->utilization;
+    if (w->resets_at_ms) out.resets_in_ms = *w->resets_at_ms - now;
+    return out;
+  };
+  view.five_hour = window(observation->five_hour);
+  view.seven_day = window(observation->seven_day);
+  view.age_ms = now - observation->observed_ms;
+  view.stale = is_stale(observation->observed_ms, now, check_interval);
+  return view;
+}
+
+bool errors_logged_since(const std::filesystem::path& log, EpochMs since) {
+  struct stat info {};
+  if (::stat(log.c_str(), &info) != 0 || info.st_size == 0) return false;
+  return static_cast<EpochMs>(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000 >= since;
+}
+
+} // namespace
+
+std::string handle_statusline(HookCall& call, std::string_view document) {
+  call.parse_payload(document);
+  const EpochMs now = call.clock.now_ms();
+  const StatusSnapshot snapshot = snapshot_of(call);
+  const Config config = load_config(call.paths, ConfigScope::user_and_project);
+  for (const auto& problem : config.problems) {
+    if (problem.severity == ConfigProblem::Severity::error && !call.deferred_error) {
+      call.deferred_error.emplace("config", problem.describe());
+    }
+  }
+  const Thresholds thresholds{config.quota.warn_threshold, config.quota.critical_threshold};
+
+  std::optional<QuotaObservation> observation; // what the quota segment shows
+  std::optional<GuardState> guard;
+  if (!snapshot.session_id.empty()) try {
+    Store& store = call.store();
+    QuotaRows rows(store);
+    StatuslineRead read = rows.statusline_read(snapshot.session_id);
+    guard = std::move(read.guard);
+    if (guard) observation = guard->observation;
+    if (!read.snapshot || !same_snapshot(snapshot, *read.snapshot)) {
+      // The input changed: Claude Code got a new answer, so its rate_limits are current as of now.
+      std::optional<QuotaObservation> fresh;
+      if (snapshot.rate_limits && config.quota.enabled) fresh = parse_statusline_rate_limits(*snapshot.rate_limits, now);
+      store.write([&] {
+        store.save_status_if_changed(snapshot);
+        store.upsert_session(call.session_row());
+        if (fresh) rows.save_observation(*fresh, thresholds, now);
+      });
+      if (fresh) {
+        observation = fresh;
+        write_usage_cache(usage_cache_path_for(call.db_path()), *fresh);
+      }
+    }
+  } catch (const Error& e) {
+    call.deferred_error.emplace(std::string(to_string(e.kind())), e.what());
+  }
+  // Without a stored state (no session id, or the store failed) the input's own rate_limits still show.
+  if (!observation && snapshot.rate_limits && config.quota.enabled) {
+    observation = parse_statusline_rate_limits(*snapshot.rate_limits, now);
+  }
+
+  StatusView view;
+  view.model = snapshot.model_name.empty() ? "Claude" : snapshot.model_name;
+  view.context_percent = snapshot.context_used_pct;
+  view.session_usd = snapshot.cost_usd;
+  if (config.quota.enabled) {
+    view.quota = quota_view(observation, guard ? &*guard : nullptr, now, config.quota.check_interval);
+  } else {
+    view.quota = QuotaView{};
+    view.quota->no_plan = true;
+  }
+  if (guard && guard->today_usd && guard->today_start_ms && *guard->today_start_ms == local_day_start_ms(now)) {
+    view.today_usd = guard->today_usd;
+    view.burn_usd_per_hour = guard->burn_usd_per_hour;
+  }
+  view.errors_in_last_hour =
+      call.deferred_error.has_value() || errors_logged_since(error_log_path_for(call.db_path()), now - k_error_marker_window_ms);
+
+  RenderOptions options;
+  const auto no_color = call.env.get("NO_COLOR");
+  options.color = no_color && !no_color->empty() ? ColorMode::plain : ColorMode::color;
+  options.max_cells = statusline_width(call.env.get("COLUMNS"), config.statusline.padding);
+  options.thresholds = thresholds;
+  return render_statusline(view, config.statusline.segments, options);
+}
+
+} // namespace tw

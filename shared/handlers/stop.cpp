@@ -1,0 +1,28 @@
+// tw-stop: the per-tool-call guard (PreToolUse, matcher "*") and SessionEnd. On PreToolUse it must stay at
+// the floor: it works from the scanned header only and never builds a tree of tool_input.
+#include "handlers/hook_call.hpp"
+
+namespace tw {
+
+Decision handle_stop(HookCall& call, std::string_view document) {
+  const std::string& event = call.header.hook_event_name;
+  if (event == "PreToolUse") {
+    // The guard: the budgets issue adds its one indexed read of the quota/budget state here.
+    return {};
+  }
+  if (event != "SessionEnd") return {};
+  call.parse_payload(document);
+  SessionRow session = call.session_row();
+  session.ended_ms = call.clock.now_ms();
+  session.end_reason = call.text("reason");
+  EventRow row = call.event("session_end", session.end_reason.value_or("") + ":" + call.header.prompt_id);
+  row.name = session.end_reason;
+  Store& store = call.store();
+  store.write([&] {
+    store.upsert_session(session);
+    store.record_event(row, OnConflict::keep);
+  });
+  return {};
+}
+
+} // namespace tw

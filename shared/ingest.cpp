@@ -1,0 +1,420 @@
+// Incremental transcript ingest: roots and files like ccusage 20, per-file offsets, and the usage records.
+#include "ingest.hpp"
+
+#include "env.hpp"
+#include "error.hpp"
+#include "transcript.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tw {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t k_chunk = 4 << 20; // bytes read per call
+constexpr std::size_t k_head = 64;       // bytes kept to notice a replaced file
+
+bool is_dir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void add_jsonl_below(const fs::path& dir, std::vector<fs::path>& out) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && ends_with(it->path().native(), ".jsonl")) out.push_back(it->path());
+  }
+}
+
+std::string read_small_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Reads exactly what is asked, or less at end of file.
+std::int64_t read_at(int fd, char* buffer, std::size_t size, std::int64_t offset) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + static_cast<std::int64_t>(done)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<std::int64_t>(done);
+}
+
+struct FileDescriptor {
+  int fd = -1;
+  explicit FileDescriptor(int f) : fd(f) {}
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// One ingest run's shared pieces.
+class Ingester {
+public:
+  Ingester(UsageStore& store, const PriceTable& prices, const IngestOptions& options, IngestSummary& summary)
+      : m_store(store), m_prices(prices), m_options(options), m_summary(summary) {
+    m_cold = store.empty();
+    if (!m_cold) m_states = store.file_states();
+  }
+
+  void file(const fs::path& path);
+
+private:
+  void line(std::string_view line, std::int64_t offset, FileState& state, const TranscriptOrigin& origin,
+            const std::string& path);
+  std::string command_for(const std::string& prompt_id, std::string_view line, const std::string& session);
+  void flush(FileState& state);
+  static bool better_copy(const UsageRecord& a, const UsageRecord& b);
+  std::optional<UsageRecord> m_pending; // the best line so far of the response being read
+  std::unordered_map<std::string, FileState> m_states; // every known file's state, read once
+
+  UsageStore& m_store;
+  const PriceTable& m_prices;
+  const IngestOptions& m_options;
+  IngestSummary& m_summary;
+  UsageLineParser m_parser;
+  bool m_cold = false;
+  std::unordered_set<std::string> m_seen_messages; // when cold: the only ids that can have duplicates
+  std::unordered_map<std::string, std::string> m_commands;
+  std::vector<char> m_buffer;
+};
+
+std::string Ingester::command_for(const std::string& prompt_id, std::string_view line, const std::string& session) {
+  if (auto it = m_commands.find(prompt_id); it != m_commands.end()) return it->second;
+  std::string command;
+  if (auto hook = m_store.hook_command(session, prompt_id)) command = *hook;
+  else command = m_parser.slash_command(line);
+  m_commands.emplace(prompt_id, command);
+  return command;
+}
+
+void Ingester::line(std::string_view text, std::int64_t offset, FileState& state, const TranscriptOrigin& origin,
+                    const std::string& path) {
+  std::string_view prompt;
+  switch (classify_line(text, prompt)) {
+  case LineKind::other: return;
+  case LineKind::stop_summary: state.skill.clear(); return;
+  case LineKind::user:
+    if (prompt != state.prompt_id) {
+      state.prompt_id = std::string(prompt);
+      state.command = command_for(state.prompt_id, text, origin.session_id);
+      state.skill.clear(); // a new prompt: the previous turn (and any skill span in it) ended
+    }
+    return;
+  case LineKind::usage: break;
+  }
+  SkipReason reason{};
+  auto parsed = m_parser.parse(text, reason);
+  if (!parsed) {
+    ++m_summary.skipped[static_cast<std::size_t>(reason)];
+    return;
+  }
+  ++m_summary.usage_lines;
+  UsageRecord r;
+  r.message_id = std::move(parsed->message_id);
+  r.request_id = std::move(parsed->request_id);
+  r.has_request_id = parsed->has_request_id;
+  r.ts_ms = parsed->ts_ms;
+  r.project = origin.project;
+  r.session_id = parsed->session_id.empty() ? origin.session_id : parsed->session_id;
+  r.line_session = parsed->session_id;
+  r.report_session = origin.session_id;
+  r.report_project = origin.session_project;
+  r.agent_id = origin.agent_id;
+  r.agent_type = origin.agent_type;
+  r.model = std::move(parsed->model);
+  r.sidechain = parsed->sidechain;
+  r.has_speed = parsed->has_speed;
+  r.usage = std::move(parsed->usage);
+  const Cost cost = m_prices.cost(r.model, r.usage, parsed->legacy_cost_usd);
+  r.cost_usd = cost.usd;
+  r.cost_source = cost.source;
+  r.prompt_id = state.prompt_id;
+  r.command = state.command;
+  r.skill = state.skill; // the skill's work comes after its call: the calling message is outside the span
+  r.stage = m_options.stage;
+  r.file_path = path;
+  r.line_offset = offset;
+  if (parsed->skill_called) state.skill = *parsed->skill_called;
+
+  // A run that started on an empty store needs no look-up for an id it has not seen yet.
+  // One response is written as adjacent lines (one per content block): keep the best of them in memory and
+  // store it once, instead of storing and replacing line by line.
+  if (m_pending && !r.message_id.empty() && m_pending->message_id == r.message_id &&
+      m_pending->request_id == r.request_id && m_pending->has_request_id == r.has_request_id &&
+      m_pending->sidechain == r.sidechain && m_pending->line_session == r.line_session) {
+    ++m_summary.duplicates;
+    if (better_copy(r, *m_pending)) m_pending = std::move(r);
+    return;
+  }
+  flush(state);
+  m_pending = std::move(r);
+}
+
+// The copy of one response that stays among adjacent lines: more tokens, then usage.speed, then the first.
+bool Ingester::better_copy(const UsageRecord& a, const UsageRecord& b) {
+  if (a.usage.total_tokens() != b.usage.total_tokens()) return a.usage.total_tokens() > b.usage.total_tokens();
+  return a.has_speed && !b.has_speed;
+}
+
+void Ingester::flush(FileState& state) {
+  if (!m_pending) return;
+  UsageRecord r = std::move(*m_pending);
+  m_pending.reset();
+  const bool known_new = m_cold && (r.message_id.empty() || m_seen_messages.insert(r.message_id).second);
+  switch (m_store.add(r, known_new)) {
+  case AddOutcome::inserted:
+    ++m_summary.records_new;
+    ++state.records;
+    return;
+  case AddOutcome::replaced: ++m_summary.records_replaced; return;
+  case AddOutcome::duplicate: ++m_summary.duplicates; return;
+  }
+}
+
+void Ingester::file(const fs::path& file_path) {
+  const std::string path = file_path.string();
+  ++m_summary.files;
+  // Most files have not changed since the last run: decide that from stat() and the stored state alone.
+  std::optional<FileState> known;
+  if (auto it = m_states.find(path); it != m_states.end()) known = std::move(it->second);
+  if (known) {
+    struct stat quick {};
+    if (::stat(path.c_str(), &quick) == 0 && static_cast<std::int64_t>(quick.st_ino) == known->inode &&
+        static_cast<std::int64_t>(quick.st_size) == known->offset) {
+      return;
+    }
+  }
+  const int fd_raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_raw < 0) return; // deleted since listed (cleanupPeriodDays), or unreadable: nothing to count
+  FileDescriptor fd(fd_raw);
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) return;
+  const auto size = static_cast<std::int64_t>(st.st_size);
+  const auto inode = static_cast<std::int64_t>(st.st_ino);
+
+  std::string head(std::min<std::size_t>(k_head, static_cast<std::size_t>(size)), '\0');
+  if (!head.empty() && read_at(fd.fd, head.data(), head.size(), 0) != static_cast<std::int64_t>(head.size())) return;
+
+  FileState state;
+  if (known) {
+    const bool replaced = known->inode != inode || size < known->offset ||
+                          head.compare(0, known->head.size(), known->head) != 0;
+    if (replaced) {
+      m_store.forget_file(path);
+      ++m_summary.files_reset;
+    } else {
+      state = *known;
+      if (state.offset == size) return; // nothing new
+    }
+  }
+  state.path = path;
+  state.inode = inode;
+  const TranscriptOrigin origin = origin_of(file_path);
+
+  ++m_summary.files_read;
+  std::int64_t offset = state.offset;
+  m_buffer.resize(k_chunk + UsageLineParser::k_padding);
+  std::size_t carried = 0; // bytes of an unfinished line at the start of the buffer
+  while (offset + static_cast<std::int64_t>(carried) < size) {
+    if (carried == m_buffer.size() - UsageLineParser::k_padding) {
+      m_buffer.resize(m_buffer.size() * 2); // one line longer than the buffer: grow
+    }
+    const std::size_t room = m_buffer.size() - UsageLineParser::k_padding - carried;
+    const std::int64_t got = read_at(fd.fd, m_buffer.data() + carried, room, offset + static_cast<std::int64_t>(carried));
+    if (got <= 0) break;
+    m_summary.bytes += got;
+    const std::size_t filled = carried + static_cast<std::size_t>(got);
+    std::memset(m_buffer.data() + filled, 0, UsageLineParser::k_padding);
+    std::size_t start = 0;
+    while (start < filled) {
+      const void* nl = std::memchr(m_buffer.data() + start, '\n', filled - start);
+      if (nl == nullptr) break;
+      const std::size_t end = static_cast<const char*>(nl) - m_buffer.data();
+      std::string_view text(m_buffer.data() + start, end - start);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      ++m_summary.lines;
+      ++state.lines;
+      if (!text.empty()) line(text, offset + static_cast<std::int64_t>(start), state, origin, path);
+      start = end + 1;
+    }
+    offset += static_cast<std::int64_t>(start);
+    carried = filled - start;
+    if (carried > 0 && start > 0) std::memmove(m_buffer.data(), m_buffer.data() + start, carried);
+  }
+  flush(state);
+  state.offset = offset; // complete lines only: an unfinished last line is read next time
+  if (state.head.size() < k_head) state.head = head;
+  m_store.save_file_state(state);
+  if (m_buffer.size() > 4 * (k_chunk + UsageLineParser::k_padding)) m_buffer = std::vector<char>();
+}
+
+} // namespace
+
+std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home) {
+  std::vector<fs::path> candidates;
+  if (auto dirs = env.get("CLAUDE_CONFIG_DIR"); dirs && !dirs->empty()) {
+    std::stringstream list(*dirs);
+    std::string entry;
+    while (std::getline(list, entry, ',')) {
+      while (!entry.empty() && entry.front() == ' ') entry.erase(entry.begin());
+      while (!entry.empty() && entry.back() == ' ') entry.pop_back();
+      if (entry.empty()) continue;
+      const fs::path dir(entry);
+      if (is_dir(dir / "projects")) candidates.push_back(dir / "projects");
+      else if (dir.filename() == "projects" && is_dir(dir)) candidates.push_back(dir);
+    }
+  } else {
+    const fs::path xdg = env.get_or("XDG_CONFIG_HOME", (home / ".config").string());
+    for (const fs::path& dir : {xdg / "claude", home / ".claude"}) {
+      if (is_dir(dir / "projects")) candidates.push_back(dir / "projects");
+    }
+  }
+  std::vector<fs::path> roots;
+  std::set<fs::path> seen;
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(c, ec);
+    if (ec) canonical = c;
+    if (seen.insert(canonical).second) roots.push_back(canonical);
+  }
+  return roots;
+}
+
+std::vector<fs::path> transcript_files(const std::vector<fs::path>& paths) {
+  std::vector<fs::path> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    fs::path absolute = fs::absolute(p, ec);
+    if (ec) absolute = p;
+    if (is_dir(absolute)) {
+      add_jsonl_below(is_dir(absolute / "projects") ? absolute / "projects" : absolute, files);
+    } else if (fs::is_regular_file(absolute, ec)) {
+      files.push_back(absolute);
+    }
+  }
+  for (auto& f : files) f = f.lexically_normal();
+  // By path text, like ccusage: duplicates with equal totals keep the first copy in this order.
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.native() < b.native(); });
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+TranscriptOrigin origin_of(const fs::path& file) {
+  TranscriptOrigin origin;
+  std::vector<std::string> parts;
+  for (const auto& part : file) parts.push_back(part.string());
+  // ccusage's rules (extract_project / extract_session_parts): components after the first "projects".
+  std::size_t first = parts.size();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == "projects") {
+      first = i + 1;
+      break;
+    }
+  }
+  std::vector<std::string> rel(parts.begin() + static_cast<std::ptrdiff_t>(first == parts.size() ? 0 : first), parts.end());
+  auto join = [&](std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += (i ? "/" : "") + rel[i];
+    return out;
+  };
+  const std::string stem = file.stem().string();
+  origin.project = first < parts.size() && !rel.empty() && rel.size() > 1 ? rel[0] : "unknown";
+  if (rel.size() == 2 && !stem.empty()) {
+    origin.session_id = stem;
+    origin.session_project = rel[0];
+  } else if (rel.size() >= 4 && rel[rel.size() - 2] == "subagents") {
+    origin.session_id = rel[rel.size() - 3];
+    origin.session_project = rel.size() > 3 ? join(rel.size() - 3) : "Unknown Project";
+    if (origin.session_project.empty()) origin.session_project = "Unknown Project";
+  } else {
+    origin.session_id = rel.size() >= 2 ? rel[rel.size() - 2] : "unknown";
+    origin.session_project = rel.size() > 2 ? join(rel.size() - 2) : "Unknown Project";
+  }
+  if (stem.rfind("agent-", 0) == 0) {
+    origin.agent_id = stem.substr(6);
+    const std::string meta = read_small_file(file.parent_path() / (stem + ".meta.json"));
+    const auto doc = nlohmann::json::parse(meta, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object()) {
+      if (auto it = doc.find("agentType"); it != doc.end() && it->is_string()) origin.agent_type = it->get<std::string>();
+    }
+    if (origin.agent_type.empty()) origin.agent_type = doc.is_object() ? "compact" : "";
+  }
+  return origin;
+}
+
+IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<fs::path>& files,
+                           const IngestOptions& options) {
+  IngestSummary summary;
+  store.begin();
+  try {
+    if (options.rebuild) store.forget_all();
+    Ingester ingester(store, prices, options, summary);
+    auto started = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      ingester.file(files[i]);
+      if (options.progress) options.progress(i + 1, files.size(), summary.bytes);
+      // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
+      // each file's records and its offset always land together.
+      if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
+        store.commit();
+        store.begin();
+        started = std::chrono::steady_clock::now();
+      }
+    }
+    for (std::size_t i = 0; i < summary.skipped.size(); ++i) {
+      store.add_skipped(std::string(to_string(static_cast<SkipReason>(i))), summary.skipped[i]);
+    }
+    store.commit();
+  } catch (...) {
+    store.rollback();
+    throw;
+  }
+  return summary;
+}
+
+IngestLock::IngestLock(const fs::path& db_path) {
+  const std::string path = db_path.string() + ".ingest.lock";
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (m_fd < 0) throw Error(ErrorKind::io, "cannot open " + path + ": " + std::strerror(errno));
+  while (::flock(m_fd, LOCK_EX) != 0) {
+    if (errno != EINTR) throw Error(ErrorKind::io, "cannot lock " + path + ": " + std::strerror(errno));
+  }
+}
+
+IngestLock::~IngestLock() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+} // namespace tw

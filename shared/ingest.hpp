@@ -1,0 +1,75 @@
+// Incremental transcript ingest: where Claude Code writes transcripts, which files to read, and reading each
+// from where the last run stopped into the usage tables. Built into tw only (simdjson).
+#pragma once
+
+#include "pricing.hpp"
+#include "store_usage.hpp"
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+class Env;
+
+// The projects/ folders to read, like ccusage 20: every entry of CLAUDE_CONFIG_DIR (comma-separated; an entry
+// may be a config dir holding projects/ or the projects/ dir itself), else ${XDG_CONFIG_HOME:-~/.config}/claude
+// and ~/.claude. Only folders that exist are returned.
+std::vector<std::filesystem::path> transcript_roots(const Env& env, const std::filesystem::path& home);
+
+// Every *.jsonl below the given paths (a file is taken as is; a folder holding projects/ is read from there),
+// recursively, sorted by path, without duplicates.
+std::vector<std::filesystem::path> transcript_files(const std::vector<std::filesystem::path>& paths);
+
+// What the path says about a transcript: project folder, session, and agent (with the type from the sibling
+// .meta.json).
+struct TranscriptOrigin {
+  std::string project;        // first folder under projects/
+  std::string session_id;     // ccusage's session of the file (extract_session_parts)
+  std::string session_project; // ccusage's projectPath of the file
+  std::string agent_id; // empty: the main thread
+  std::string agent_type;
+};
+TranscriptOrigin origin_of(const std::filesystem::path& file);
+
+struct IngestOptions {
+  std::string stage;             // TOKENWARDEN_STAGE, else the stored label
+  bool rebuild = false;          // forget everything first
+  std::function<void(std::size_t done, std::size_t total, std::int64_t bytes)> progress;
+};
+
+struct IngestSummary {
+  std::size_t files = 0;          // files looked at
+  std::size_t files_read = 0;     // files with new bytes
+  std::size_t files_reset = 0;    // truncated or replaced, read again from the start
+  std::int64_t bytes = 0;         // bytes read
+  std::int64_t lines = 0;         // complete lines read
+  std::int64_t usage_lines = 0;   // lines carrying usage that were counted
+  std::int64_t records_new = 0;   // new API responses
+  std::int64_t records_replaced = 0; // a better copy of a known response
+  std::int64_t duplicates = 0;    // copies of known responses (streaming splits, resumes, replays)
+  std::array<std::int64_t, 5> skipped{}; // by SkipReason
+};
+
+// Reads the files' new complete lines into the store, in one transaction. Safe to run concurrently: callers
+// hold ingest_lock(); the transaction makes a crashed run leave nothing half-done.
+IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<std::filesystem::path>& files,
+                           const IngestOptions& options);
+
+// An exclusive lock per database (<db>.ingest.lock), held while it lives; waits for another ingest to finish.
+class IngestLock {
+public:
+  explicit IngestLock(const std::filesystem::path& db_path);
+  ~IngestLock();
+  IngestLock(const IngestLock&) = delete;
+  IngestLock& operator=(const IngestLock&) = delete;
+
+private:
+  int m_fd = -1;
+};
+
+} // namespace tw

@@ -1,0 +1,56 @@
+// Internal to the store module: the connection behind Store, shared by store*.cpp files only.
+// Other modules never include this (SQLiteCpp stays behind the store).
+#pragma once
+
+#include "store.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+namespace tw {
+
+struct Store::Impl {
+  std::filesystem::path path;
+  StoreMode mode;
+  SQLite::Database db;
+
+  Impl(const std::filesystem::path& p, StoreMode m, int flags) : path(p), mode(m), db(p.string(), flags, busy_timeout_ms(m)) {}
+
+  // Hooks wait up to 8 s for the write lock: under the 10 s hook timeout.
+  static int busy_timeout_ms(StoreMode mode) { return mode == StoreMode::hook ? 8000 : 10000; }
+  int user_version() { return db.execAndGet("PRAGMA user_version").getInt(); }
+  void migrate();
+};
+
+// One module's ordered schema steps (SQL scripts). See k_migration_sets in store.cpp.
+struct MigrationSet {
+  const char* module;
+  const char* const* steps;
+  std::size_t count;
+};
+
+// The usage module's steps (store_usage.cpp).
+extern const char* const k_usage_steps[2];
+
+// The quota module's steps (store_quota.cpp).
+extern const char* const k_quota_steps[2];
+
+// How store*.cpp modules reach the connection of an open Store (one connection per process for hooks).
+struct StoreAccess {
+  static SQLite::Database& db(Store& store) { return store.m_impl->db; }
+  static const std::filesystem::path& path(Store& store) { return store.m_impl->path; }
+};
+
+// Translates a SQLite failure into Error(storage), keeping the SQLite codes in the message.
+[[noreturn]] void rethrow_storage(const SQLite::Exception& e, const std::string& what);
+
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::string>& value);
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::int64_t>& value);
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<double>& value);
+std::optional<std::string> text_column(SQLite::Statement& statement, int index);
+std::optional<std::int64_t> int_column(SQLite::Statement& statement, int index);
+std::optional<double> real_column(SQLite::Statement& statement, int index);
+
+} // namespace tw

@@ -1,0 +1,507 @@
+// The accounting tables behind UsageStore (schema module "usage"), on a SQLiteCpp connection of their own.
+#include "store_usage.hpp"
+
+#include "error.hpp"
+#include "store.hpp"
+#include "store_impl.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <tuple>
+
+namespace tw {
+
+// The usage module's schema steps, in order (declared in store_impl.hpp). Never edit a landed step.
+const char* const k_usage_steps[2] = {
+    R"sql(
+CREATE TABLE usage_records (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL DEFAULT '',
+  request_id TEXT,
+  line_session TEXT NOT NULL DEFAULT '',
+  ts_ms INTEGER NOT NULL,
+  project TEXT NOT NULL DEFAULT '',
+  session_id TEXT NOT NULL DEFAULT '',
+  agent_id TEXT NOT NULL DEFAULT '',
+  agent_type TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  sidechain INTEGER NOT NULL DEFAULT 0,
+  has_speed INTEGER NOT NULL DEFAULT 0,
+  fast INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_5m_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_1h_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  web_search_requests INTEGER NOT NULL DEFAULT 0,
+  inference_geo TEXT NOT NULL DEFAULT '',
+  cost_usd REAL NOT NULL DEFAULT 0,
+  cost_source INTEGER NOT NULL DEFAULT 0,
+  prompt_id TEXT NOT NULL DEFAULT '',
+  command TEXT NOT NULL DEFAULT '',
+  skill TEXT NOT NULL DEFAULT '',
+  stage TEXT NOT NULL DEFAULT '',
+  file_path TEXT NOT NULL DEFAULT '',
+  line_offset INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX usage_records_message ON usage_records(message_id);
+CREATE INDEX usage_records_ts ON usage_records(ts_ms);
+CREATE INDEX usage_records_file ON usage_records(file_path);
+CREATE TABLE usage_files (
+  path TEXT PRIMARY KEY,
+  inode INTEGER NOT NULL DEFAULT 0,
+  offset INTEGER NOT NULL DEFAULT 0,
+  head BLOB,
+  prompt_id TEXT NOT NULL DEFAULT '',
+  command TEXT NOT NULL DEFAULT '',
+  skill TEXT NOT NULL DEFAULT '',
+  lines INTEGER NOT NULL DEFAULT 0,
+  records INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE usage_skipped (reason TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE usage_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+    // ccusage's session-report key (session folder and the path above it), kept apart from the true session.
+    R"sql(
+ALTER TABLE usage_records ADD COLUMN report_session TEXT NOT NULL DEFAULT '';
+ALTER TABLE usage_records ADD COLUMN report_project TEXT NOT NULL DEFAULT '';
+)sql",
+};
+
+namespace {
+
+constexpr const char* k_columns =
+    "message_id, request_id, line_session, ts_ms, project, session_id, agent_id, agent_type, model, sidechain, "
+    "has_speed, fast, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
+    "web_search_requests, inference_geo, cost_usd, cost_source, prompt_id, command, skill, stage, file_path, "
+    "line_offset, report_session, report_project";
+constexpr int k_column_count = 29;
+
+// The session ccusage de-duplicates within when a line has no requestId: the line's own, else the file's.
+const std::string& line_session(const UsageRecord& r) { return r.line_session.empty() ? r.report_session : r.line_session; }
+
+void bind_record(SQLite::Statement& s, const UsageRecord& r, const std::string& session_key) {
+  int i = 1;
+  s.bind(i++, r.message_id);
+  if (r.has_request_id) s.bind(i++, r.request_id);
+  else s.bind(i++);
+  s.bind(i++, session_key);
+  s.bind(i++, static_cast<int64_t>(r.ts_ms));
+  s.bind(i++, r.project);
+  s.bind(i++, r.session_id);
+  s.bind(i++, r.agent_id);
+  s.bind(i++, r.agent_type);
+  s.bind(i++, r.model);
+  s.bind(i++, r.sidechain ? 1 : 0);
+  s.bind(i++, r.has_speed ? 1 : 0);
+  s.bind(i++, r.usage.fast ? 1 : 0);
+  s.bind(i++, static_cast<int64_t>(r.usage.input));
+  s.bind(i++, static_cast<int64_t>(r.usage.output));
+  s.bind(i++, static_cast<int64_t>(r.usage.cache_write_5m));
+  s.bind(i++, static_cast<int64_t>(r.usage.cache_write_1h));
+  s.bind(i++, static_cast<int64_t>(r.usage.cache_read));
+  s.bind(i++, static_cast<int64_t>(r.usage.web_search_requests));
+  s.bind(i++, r.usage.inference_geo);
+  s.bind(i++, r.cost_usd);
+  s.bind(i++, static_cast<int>(r.cost_source));
+  s.bind(i++, r.prompt_id);
+  s.bind(i++, r.command);
+  s.bind(i++, r.skill);
+  s.bind(i++, r.stage);
+  s.bind(i++, r.file_path);
+  s.bind(i++, static_cast<int64_t>(r.line_offset));
+  s.bind(i++, r.report_session);
+  s.bind(i++, r.report_project);
+}
+
+UsageRecord read_record(SQLite::Statement& s) {
+  UsageRecord r;
+  int i = 0;
+  r.message_id = s.getColumn(i++).getString();
+  auto request = s.getColumn(i++);
+  r.has_request_id = !request.isNull();
+  if (r.has_request_id) r.request_id = request.getString();
+  i++; // line_session
+  r.ts_ms = s.getColumn(i++).getInt64();
+  r.project = s.getColumn(i++).getString();
+  r.session_id = s.getColumn(i++).getString();
+  r.agent_id = s.getColumn(i++).getString();
+  r.agent_type = s.getColumn(i++).getString();
+  r.model = s.getColumn(i++).getString();
+  r.sidechain = s.getColumn(i++).getInt() != 0;
+  r.has_speed = s.getColumn(i++).getInt() != 0;
+  r.usage.fast = s.getColumn(i++).getInt() != 0;
+  r.usage.input = s.getColumn(i++).getInt64();
+  r.usage.output = s.getColumn(i++).getInt64();
+  r.usage.cache_write_5m = s.getColumn(i++).getInt64();
+  r.usage.cache_write_1h = s.getColumn(i++).getInt64();
+  r.usage.cache_read = s.getColumn(i++).getInt64();
+  r.usage.web_search_requests = s.getColumn(i++).getInt64();
+  r.usage.inference_geo = s.getColumn(i++).getString();
+  r.cost_usd = s.getColumn(i++).getDouble();
+  r.cost_source = static_cast<Cost::Source>(s.getColumn(i++).getInt());
+  r.prompt_id = s.getColumn(i++).getString();
+  r.command = s.getColumn(i++).getString();
+  r.skill = s.getColumn(i++).getString();
+  r.stage = s.getColumn(i++).getString();
+  r.file_path = s.getColumn(i++).getString();
+  r.line_offset = s.getColumn(i++).getInt64();
+  r.report_session = s.getColumn(i++).getString();
+  r.report_project = s.getColumn(i++).getString();
+  return r;
+}
+
+// The duplicate that stays: non-sidechain, then more tokens, then usage.speed present, then first in path order.
+bool better(const UsageRecord& a, const UsageRecord& b) {
+  if (a.sidechain != b.sidechain) return !a.sidechain;
+  if (a.usage.total_tokens() != b.usage.total_tokens()) return a.usage.total_tokens() > b.usage.total_tokens();
+  if (a.has_speed != b.has_speed) return a.has_speed;
+  return std::tie(a.file_path, a.line_offset) < std::tie(b.file_path, b.line_offset);
+}
+
+std::string placeholders(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += i ? ",?" : "?";
+  return s;
+}
+
+} // namespace
+
+struct UsageStore::Impl {
+  std::filesystem::path path;
+  SQLite::Database db;
+  std::optional<SQLite::Statement> insert;
+  std::optional<SQLite::Statement> update;
+  std::optional<SQLite::Statement> by_message;
+
+  explicit Impl(const std::filesystem::path& p)
+      : path(p), db(p.string(), SQLite::OPEN_READWRITE, 10000 /* ms, as the CLI's Store */) {}
+};
+
+UsageStore::UsageStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+UsageStore::UsageStore(UsageStore&&) noexcept = default;
+UsageStore& UsageStore::operator=(UsageStore&&) noexcept = default;
+UsageStore::~UsageStore() = default;
+
+UsageStore UsageStore::open(const std::filesystem::path& db_path) {
+  { Store migrated = Store::open(db_path, StoreMode::cli); }
+  try {
+    auto impl = std::make_unique<Impl>(db_path);
+    impl->db.exec("PRAGMA synchronous=NORMAL");
+    // A bulk writer: no checkpoints while ingesting (tw checkpoints when it exits), a 16 MB page cache.
+    impl->db.exec("PRAGMA wal_autocheckpoint=0");
+    impl->db.exec("PRAGMA cache_size=-16000");
+    return UsageStore(std::move(impl));
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "opening " + db_path.string());
+  }
+}
+
+void UsageStore::begin() {
+  try {
+    m_impl->db.exec("BEGIN IMMEDIATE");
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "starting an ingest transaction");
+  }
+}
+
+void UsageStore::commit() {
+  try {
+    m_impl->db.exec("COMMIT");
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "committing ingested usage");
+  }
+}
+
+void UsageStore::rollback() noexcept {
+  try {
+    if (!m_impl->db.getHandle()) return;
+    m_impl->db.exec("ROLLBACK");
+  } catch (...) {
+    // Nothing open: nothing to undo.
+  }
+}
+
+std::optional<FileState> UsageStore::file_state(const std::string& path) {
+  try {
+    SQLite::Statement s(m_impl->db, "SELECT inode, offset, head, prompt_id, command, skill, lines, records "
+                                    "FROM usage_files WHERE path = ?");
+    s.bind(1, path);
+    if (!s.executeStep()) return std::nullopt;
+    FileState f;
+    f.path = path;
+    f.inode = s.getColumn(0).getInt64();
+    f.offset = s.getColumn(1).getInt64();
+    auto head = s.getColumn(2);
+    f.head.assign(static_cast<const char*>(head.getBlob()), static_cast<std::size_t>(head.getBytes()));
+    f.prompt_id = s.getColumn(3).getString();
+    f.command = s.getColumn(4).getString();
+    f.skill = s.getColumn(5).getString();
+    f.lines = s.getColumn(6).getInt64();
+    f.records = s.getColumn(7).getInt64();
+    return f;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the state of " + path);
+  }
+}
+
+std::unordered_map<std::string, FileState> UsageStore::file_states() {
+  try {
+    SQLite::Statement s(m_impl->db, "SELECT path, inode, offset, head, prompt_id, command, skill, lines, records "
+                                    "FROM usage_files");
+    std::unordered_map<std::string, FileState> out;
+    while (s.executeStep()) {
+      FileState f;
+      f.path = s.getColumn(0).getString();
+      f.inode = s.getColumn(1).getInt64();
+      f.offset = s.getColumn(2).getInt64();
+      auto head = s.getColumn(3);
+      f.head.assign(static_cast<const char*>(head.getBlob()), static_cast<std::size_t>(head.getBytes()));
+      f.prompt_id = s.getColumn(4).getString();
+      f.command = s.getColumn(5).getString();
+      f.skill = s.getColumn(6).getString();
+      f.lines = s.getColumn(7).getInt64();
+      f.records = s.getColumn(8).getInt64();
+      std::string key = f.path;
+      out.emplace(std::move(key), std::move(f));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading file states");
+  }
+}
+
+void UsageStore::save_file_state(const FileState& f) {
+  try {
+    SQLite::Statement s(m_impl->db,
+                        "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records) "
+                        "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET inode=excluded.inode, "
+                        "offset=excluded.offset, head=excluded.head, prompt_id=excluded.prompt_id, "
+                        "command=excluded.command, skill=excluded.skill, lines=excluded.lines, "
+                        "records=excluded.records");
+    s.bind(1, f.path);
+    s.bind(2, static_cast<int64_t>(f.inode));
+    s.bind(3, static_cast<int64_t>(f.offset));
+    s.bind(4, f.head.data(), static_cast<int>(f.head.size()));
+    s.bind(5, f.prompt_id);
+    s.bind(6, f.command);
+    s.bind(7, f.skill);
+    s.bind(8, static_cast<int64_t>(f.lines));
+    s.bind(9, static_cast<int64_t>(f.records));
+    s.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "saving the state of " + f.path);
+  }
+}
+
+void UsageStore::forget_file(const std::string& path) {
+  try {
+    SQLite::Statement records(m_impl->db, "DELETE FROM usage_records WHERE file_path = ?");
+    records.bind(1, path);
+    records.exec();
+    SQLite::Statement state(m_impl->db, "DELETE FROM usage_files WHERE path = ?");
+    state.bind(1, path);
+    state.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "forgetting " + path);
+  }
+}
+
+void UsageStore::forget_all() {
+  try {
+    m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped;");
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "clearing ingested usage");
+  }
+}
+
+bool UsageStore::empty() {
+  try {
+    return !m_impl->db.execAndGet("SELECT EXISTS (SELECT 1 FROM usage_records)").getInt();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading usage");
+  }
+}
+
+std::int64_t UsageStore::record_count() {
+  try {
+    return m_impl->db.execAndGet("SELECT COUNT(*) FROM usage_records").getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading usage");
+  }
+}
+
+AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
+  try {
+    auto& db = m_impl->db;
+    const std::string& session_key = line_session(record);
+    if (!record.message_id.empty() && !known_new) {
+      if (!m_impl->by_message) {
+        m_impl->by_message.emplace(db, std::string("SELECT id, ") + k_columns +
+                                           " FROM usage_records WHERE message_id = ? ORDER BY id");
+      }
+      auto& q = *m_impl->by_message;
+      q.reset();
+      q.bind(1, record.message_id);
+      // Every stored copy this record duplicates (same ids, or a sidechain replay of it). Usually none or one;
+      // when a record links copies stored apart (files read in another order), they merge into the best one.
+      std::vector<std::pair<std::int64_t, UsageRecord>> matches;
+      while (q.executeStep()) {
+        UsageRecord row;
+        row.message_id = q.getColumn(1).getString();
+        auto request = q.getColumn(2);
+        row.has_request_id = !request.isNull();
+        if (row.has_request_id) row.request_id = request.getString();
+        const std::string row_session = q.getColumn(3).getString();
+        row.ts_ms = q.getColumn(4).getInt64();
+        row.sidechain = q.getColumn(10).getInt() != 0;
+        row.has_speed = q.getColumn(11).getInt() != 0;
+        row.usage.input = q.getColumn(13).getInt64();
+        row.usage.output = q.getColumn(14).getInt64();
+        row.usage.cache_write_5m = q.getColumn(15).getInt64();
+        row.usage.cache_write_1h = q.getColumn(16).getInt64();
+        row.usage.cache_read = q.getColumn(17).getInt64();
+        row.file_path = q.getColumn(26).getString();
+        row.line_offset = q.getColumn(27).getInt64();
+        bool same;
+        if (record.has_request_id) same = row.has_request_id && row.request_id == record.request_id;
+        else same = !row.has_request_id && row_session == session_key;
+        const bool replay = !same && row_session == session_key && row.ts_ms == record.ts_ms &&
+                            (record.sidechain || row.sidechain);
+        if (same || replay) matches.emplace_back(q.getColumn(0).getInt64(), std::move(row));
+      }
+      q.reset();
+      if (!matches.empty()) {
+        std::size_t best = 0;
+        for (std::size_t i = 1; i < matches.size(); ++i) {
+          if (better(matches[i].second, matches[best].second)) best = i;
+        }
+        for (std::size_t i = 0; i < matches.size(); ++i) {
+          if (i == best) continue;
+          SQLite::Statement drop(db, "DELETE FROM usage_records WHERE id = ?");
+          drop.bind(1, static_cast<int64_t>(matches[i].first));
+          drop.exec();
+        }
+        if (!better(record, matches[best].second)) return AddOutcome::duplicate;
+        if (!m_impl->update) {
+          std::string sql = "UPDATE usage_records SET (";
+          sql += k_columns;
+          sql += ") = (" + placeholders(k_column_count) + ") WHERE id = ?";
+          m_impl->update.emplace(db, sql);
+        }
+        auto& u = *m_impl->update;
+        u.reset();
+        bind_record(u, record, session_key);
+        u.bind(k_column_count + 1, static_cast<int64_t>(matches[best].first));
+        u.exec();
+        return AddOutcome::replaced;
+      }
+    }
+    if (!m_impl->insert) {
+      m_impl->insert.emplace(db, std::string("INSERT INTO usage_records (") + k_columns + ") VALUES (" +
+                                     placeholders(k_column_count) + ")");
+    }
+    auto& ins = *m_impl->insert;
+    ins.reset();
+    bind_record(ins, record, session_key);
+    ins.exec();
+    return AddOutcome::inserted;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "storing usage of " + record.file_path);
+  }
+}
+
+void UsageStore::add_skipped(const std::string& reason, std::int64_t count) {
+  if (count == 0) return;
+  try {
+    SQLite::Statement s(m_impl->db, "INSERT INTO usage_skipped (reason, count) VALUES (?, ?) "
+                                    "ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count");
+    s.bind(1, reason);
+    s.bind(2, static_cast<int64_t>(count));
+    s.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "counting skipped lines");
+  }
+}
+
+std::vector<std::pair<std::string, std::int64_t>> UsageStore::skipped() {
+  try {
+    SQLite::Statement s(m_impl->db, "SELECT reason, count FROM usage_skipped ORDER BY reason");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    while (s.executeStep()) out.emplace_back(s.getColumn(0).getString(), s.getColumn(1).getInt64());
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading skipped lines");
+  }
+}
+
+std::optional<std::string> UsageStore::hook_command(const std::string& session_id, const std::string& prompt_id) {
+  try {
+    // The events table's natural key (session_id, event_type, natural_key) makes this one index probe.
+    SQLite::Statement s(m_impl->db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
+                                    "AND natural_key = ? AND name IS NOT NULL AND name <> ''");
+    s.bind(1, session_id);
+    s.bind(2, prompt_id);
+    if (!s.executeStep()) return std::nullopt;
+    return s.getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading commands");
+  }
+}
+
+std::string UsageStore::stage() {
+  try {
+    SQLite::Statement s(m_impl->db, "SELECT value FROM usage_settings WHERE key = 'stage'");
+    return s.executeStep() ? s.getColumn(0).getString() : std::string();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the stage");
+  }
+}
+
+void UsageStore::set_stage(const std::string& stage) {
+  try {
+    SQLite::Statement s(m_impl->db, "INSERT INTO usage_settings (key, value) VALUES ('stage', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    s.bind(1, stage);
+    s.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "setting the stage");
+  }
+}
+
+void UsageStore::for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit) {
+  try {
+    // Reports never need the de-duplication keys or the file position: NULL/'' for those columns.
+    std::string sql = std::string("SELECT ") +
+                      (!filter.light ? k_columns
+                       : filter.attribution
+                           ? "'', NULL, '', ts_ms, project, session_id, agent_id, agent_type, model, sidechain, "
+                             "has_speed, fast, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, "
+                             "cache_read_tokens, web_search_requests, inference_geo, cost_usd, cost_source, "
+                             "'', command, skill, stage, '', 0, report_session, report_project"
+                           : "'', NULL, '', ts_ms, '', '', '', '', model, 0, 0, fast, input_tokens, output_tokens, "
+                             "cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, inference_geo, "
+                             "cost_usd, cost_source, '', '', '', '', '', 0, report_session, report_project") +
+                      " FROM usage_records WHERE 1=1";
+    if (filter.since_ms) sql += " AND ts_ms >= ?";
+    if (filter.until_ms) sql += " AND ts_ms < ?";
+    if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
+    if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
+    sql += " ORDER BY ts_ms, id";
+    SQLite::Statement s(m_impl->db, sql);
+    int i = 1;
+    if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
+    if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
+    if (!filter.project.empty()) s.bind(i++, filter.project);
+    if (!filter.session_prefix.empty()) {
+      s.bind(i++, static_cast<int>(filter.session_prefix.size()));
+      s.bind(i++, filter.session_prefix);
+    }
+    while (s.executeStep()) visit(read_record(s));
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading usage");
+  }
+}
+
+} // namespace tw

@@ -1,0 +1,121 @@
+// The accounting tables of the store: usage records (one per API response, de-duplicated), each transcript
+// file's read state, skipped-line counts and the stage label. A connection of its own on the store's file.
+#pragma once
+
+#include "clock.hpp"
+#include "pricing.hpp"
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tw {
+
+// One API response as stored: tokens, cost and attribution.
+struct UsageRecord {
+  std::string message_id; // empty when absent (then never de-duplicated)
+  std::string request_id;
+  bool has_request_id = false;
+  EpochMs ts_ms = 0;
+  std::string project;      // the projects/<key> folder name
+  std::string session_id;   // the true session: the line's sessionId, else the file's session folder or name
+  std::string line_session; // the line's sessionId (empty when absent): scopes duplicates without a requestId
+  std::string report_session; // ccusage's session-report key: the file's session per its path rules
+  std::string report_project; // ccusage's projectPath that goes with report_session
+  std::string agent_id;     // empty = main thread
+  std::string agent_type;
+  std::string model;        // as written; "<synthetic>" is never shown as a model
+  bool sidechain = false;
+  bool has_speed = false;
+  TokenUsage usage;
+  double cost_usd = 0;
+  Cost::Source cost_source = Cost::Source::computed;
+  std::string prompt_id;
+  std::string command;
+  std::string skill;
+  std::string stage;
+  std::string file_path;
+  std::int64_t line_offset = 0;
+};
+
+// Where a transcript file was left: the next read starts at `offset`, on a line boundary.
+struct FileState {
+  std::string path;
+  std::int64_t inode = 0;
+  std::int64_t offset = 0;
+  std::string head; // the file's first bytes (up to 64), to notice a replaced file
+  std::string prompt_id; // promptId of the nearest preceding user line
+  std::string command;   // that prompt's slash command
+  std::string skill;     // the skill span open at `offset`
+  std::int64_t lines = 0;
+  std::int64_t records = 0;
+};
+
+// What add() did with a record.
+enum class AddOutcome { inserted, replaced, duplicate };
+
+// Filters for reading records back (all optional).
+struct RecordFilter {
+  std::optional<EpochMs> since_ms; // inclusive
+  std::optional<EpochMs> until_ms; // exclusive
+  std::string project;             // exact folder name, or a substring of it
+  std::string session_prefix;
+  bool light = false;       // leave out message/request ids, prompt id and file position (reports)
+  bool attribution = true;  // with light: also project, session, agent, command, skill and stage
+};
+
+class UsageStore {
+public:
+  // Opens the store's file (migrating it through Store::open first).
+  static UsageStore open(const std::filesystem::path& db_path);
+  UsageStore(UsageStore&&) noexcept;
+  UsageStore& operator=(UsageStore&&) noexcept;
+  ~UsageStore();
+
+  void begin();  // BEGIN IMMEDIATE
+  void commit();
+  void rollback() noexcept;
+
+  std::optional<FileState> file_state(const std::string& path);
+  // Every file's state at once (one query instead of one per file), by path.
+  std::unordered_map<std::string, FileState> file_states();
+  void save_file_state(const FileState& state);
+  // Forgets a truncated or replaced file: its records and its state.
+  void forget_file(const std::string& path);
+  // Forgets everything ingested (tw ingest --rebuild).
+  void forget_all();
+  // True when no record is stored yet (a cold ingest skips duplicate look-ups it cannot need).
+  bool empty();
+
+  // Stores a record, de-duplicating on (message id, request id) across all files: among duplicates the
+  // non-sidechain one wins, then the larger token total, then the one with usage.speed, then the first in
+  // path order. A sidechain replay (same message id, other request id, same session and time) counts once.
+  // known_new: the caller knows no copy is stored (a run that started empty, first sight of the id).
+  AddOutcome add(const UsageRecord& record, bool known_new = false);
+
+  void add_skipped(const std::string& reason, std::int64_t count);
+  std::vector<std::pair<std::string, std::int64_t>> skipped();
+
+  // The slash command the hooks recorded for a prompt (events: command_start, natural_key = prompt_id).
+  std::optional<std::string> hook_command(const std::string& session_id, const std::string& prompt_id);
+
+  std::string stage();
+  void set_stage(const std::string& stage);
+
+  // Calls back once per stored record matching the filter, in time order.
+  void for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit);
+  std::int64_t record_count();
+
+private:
+  struct Impl;
+  explicit UsageStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace tw

@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""tokenwarden end-to-end scenarios against the real Claude Code CLI (one ctest each).
+
+  driver.py [--cli-version V] --bin-dir DIR --tw PATH [--artifacts DIR] [--keep] SCENARIO...
+  driver.py --list
+
+Exit status: 0 passed, 1 failed, 77 skipped (the CLI is not cached and the npm registry is
+unreachable; nothing else skips). A scenario marked xfail prints "XFAIL: <why>" when it fails as expected and
+"XPASS" (exit 1) when it unexpectedly passes. The CLI version is, in order: --cli-version,
+$TW_E2E_CLI_VERSION, tests/e2e/CLI_VERSION.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import e2e  # noqa: E402
+from e2e import Failure, Sandbox  # noqa: E402
+
+SCENARIOS = {}
+
+
+def scenario(name, xfail=None, tui=False):
+    def deco(fn):
+        SCENARIOS[name] = {"fn": fn, "xfail": xfail, "tui": tui, "doc": (fn.__doc__ or "").strip().splitlines()[0]}
+        return fn
+    return deco
+
+
+class ExpectedFailure(Failure):
+    """A failure inside the part of an xfail scenario that is expected to fail."""
+
+
+class xfail_zone:
+    """Failures inside this block are the expected ones of an xfail scenario; failures before it
+    (the CLI did not run, the stand-in served nothing, ...) stay real failures."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, val, tb):
+        if typ is not None and issubclass(typ, Failure) and not issubclass(typ, ExpectedFailure):
+            raise ExpectedFailure(str(val)) from val
+        return False
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+# ---------------------------------------------------------------- helpers over one run
+
+class Ctx:
+    def __init__(self, args, name):
+        self.args = args
+        self.name = name
+        self.claude = e2e.install_cli(args.cli_version)
+        self.artifacts = os.path.join(args.artifacts, name)
+
+    def sandbox(self, **kw) -> Sandbox:
+        return Sandbox(self.claude, self.artifacts, bin_dir=self.args.bin_dir, tw=self.args.tw,
+                       keep=self.args.keep, **kw)
+
+
+def db_rows(sb: Sandbox, sql, params=()):
+    check(os.path.exists(sb.db), f"tokenwarden wrote no database at {sb.db}")
+    con = sqlite3.connect(f"file:{sb.db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    finally:
+        con.close()
+
+
+def tw_json(sb: Sandbox, *args) -> dict:
+    r = subprocess.run([sb.tw, *args, "--json"], capture_output=True, text=True, timeout=60,
+                       env=sb.env(), cwd=sb.proj)
+    with open(os.path.join(sb.artifacts, f"tw_{args[0]}.json"), "w") as f:
+        f.write(r.stdout + ("\n# stderr:\n" + r.stderr if r.stderr else ""))
+    check(r.returncode == 0, f"`tw {' '.join(args)} --json` exited {r.returncode}: {r.stderr.strip()[:500]}")
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        raise Failure(f"`tw {' '.join(args)} --json` printed no JSON: {r.stdout[:500]}")
+
+
+def run_ok(sb: Sandbox, prompt, name, **kw) -> dict:
+    r = sb.run_print(prompt, name, **kw)
+    res = sb.result_json(r)
+    check(r.returncode == 0 and not res.get("is_error"),
+          f"claude -p failed: rc={r.returncode} result={json.dumps(res)[:800]}\nstderr: {r.stderr[-800:]}")
+    return res
+
+
+def hook_events(sb: Sandbox, event=None, **match):
+    out = []
+    for h in sb.hooks():
+        p = h["payload"]
+        if event and h["event"] != event:
+            continue
+        if all(p.get(k) == v for k, v in match.items()):
+            out.append(p)
+    return out
+
+
+def wait_hooks_settled(sb: Sandbox, want_event="SessionEnd", timeout=15):
+    """claude -p can exit before its last hook processes finish writing; wait for them. Only the
+    recorder's view: a missing payload is logged, not failed (SessionEnd hooks get ~1.5 s, and a
+    slow python start on a loaded machine can miss that); the DB checks judge tokenwarden."""
+    try:
+        e2e.wait_for(lambda: hook_events(sb, want_event), timeout, what=f"{want_event} hook payload")
+    except Failure as e:
+        e2e.log(f"recorder: {e}")
+    n = -1
+    while n != len(sb.hooks()):
+        n = len(sb.hooks())
+        time.sleep(0.3)
+
+
+def find_nodes(node, kind=None, id=None):
+    out = []
+    if (kind is None or node.get("kind") == kind) and (id is None or node.get("id") == id):
+        out.append(node)
+    for c in node.get("children") or []:
+        out += find_nodes(c, kind, id)
+    return out
+
+
+def path_to(node, target_id, trail=()):
+    trail = trail + ((node.get("kind"), node.get("id")),)
+    if node.get("id") == target_id:
+        return trail
+    for c in node.get("children") or []:
+        t = path_to(c, target_id, trail)
+        if t:
+            return t
+    return None
+
+
+# ---------------------------------------------------------------- scenario 1: hooks and hierarchy
+
+def _spawn_scenario(ctx: Ctx, background: bool):
+    marker = "agent_bg" if background else "agent_fg"
+    with ctx.sandbox() as sb:
+        res = run_ok(sb, f"[[mock:{marker}]] delegate", "run")
+        sid = res["session_id"]
+        wait_hooks_settled(sb)
+        reqs = sb.requests()
+        spawn_req = [q for q in reqs if q["agent"] == "main" and q["marker"] == marker and q["step"] == 0]
+        check(spawn_req, "the stand-in never served the Agent call")
+        pre = hook_events(sb, "PreToolUse", tool_name="Agent")
+        check(len(pre) == 1, f"expected one PreToolUse(Agent), got {len(pre)}")
+        tool_use_id = pre[0]["tool_use_id"]
+        prompt_id = hook_events(sb, "UserPromptSubmit")[0]["prompt_id"]
+        starts = hook_events(sb, "SubagentStart")
+        check(len(starts) == 1, f"expected one SubagentStart, got {len(starts)}")
+        agent_id = starts[0]["agent_id"]
+        check(any(q["agent"] == "sub" and q["agent_id"] == agent_id for q in reqs),
+              "no subagent request carried the SubagentStart agent_id")
+        post = hook_events(sb, "PostToolUse", tool_name="Agent")
+        status = (post[0].get("tool_response") or {}).get("status") if post else None
+        check(status == ("async_launched" if background else "completed"),
+              f"PostToolUse(Agent) status {status!r}")
+
+        # every binary wired by the settings ran and recorded something for this session
+        hooks_seen = {r["hook"] for r in db_rows(sb, "SELECT DISTINCT hook FROM events WHERE session_id=?", (sid,))}
+        for b in ("tw-command-start", "tw-pre-spawn", "tw-post-task", "tw-command-end", "tw-stop"):
+            check(b in hooks_seen, f"no event recorded by {b} (recorded by: {sorted(hooks_seen)})")
+
+        sessions = db_rows(sb, "SELECT * FROM sessions WHERE session_id=?", (sid,))
+        check(len(sessions) == 1, f"session {sid} not in the sessions table")
+        check(sessions[0]["ended_ms"] is not None, "session has no end (SessionEnd not recorded)")
+        check(os.path.realpath(sessions[0]["project_dir"] or "") == os.path.realpath(sb.proj),
+              f"session project_dir {sessions[0]['project_dir']!r} != {sb.proj!r}")
+
+        ev = db_rows(sb, "SELECT * FROM events WHERE session_id=? ORDER BY id", (sid,))
+        types = [(e["event_type"], e["natural_key"]) for e in ev]
+
+        def has(event_type, **cols):
+            return [e for e in ev if e["event_type"] == event_type and all(e.get(k) == v for k, v in cols.items())]
+
+        check(has("session_start"), f"no session_start event; events: {types}")
+        check(has("command_start", natural_key=prompt_id), f"no command_start for prompt {prompt_id}; events: {types}")
+        check(has("command_end", prompt_id=prompt_id) or has("command_end", natural_key=prompt_id),
+              f"no command_end (turn end) for prompt {prompt_id}; events: {types}")
+        check(has("agent_spawn_start", tool_use_id=tool_use_id, prompt_id=prompt_id),
+              f"no agent_spawn_start for {tool_use_id} under prompt {prompt_id}; events: {types}")
+        end = has("agent_spawn_end", tool_use_id=tool_use_id)
+        check(end and end[0]["status"] == status, f"agent_spawn_end for {tool_use_id} missing or status != {status}")
+        check(has("subagent_start", natural_key=agent_id), f"no subagent_start for {agent_id}; events: {types}")
+        check(has("subagent_stop", natural_key=agent_id), f"no subagent_stop for {agent_id}; events: {types}")
+        check(has("session_end"), f"no session_end event; events: {types}")
+
+        agents = db_rows(sb, "SELECT * FROM agents WHERE session_id=? AND agent_id=?", (sid, agent_id))
+        check(len(agents) == 1, f"agent {agent_id} not in the agents table")
+        a = agents[0]
+        check(a["spawn_tool_use_id"] == tool_use_id, f"agent spawn_tool_use_id {a['spawn_tool_use_id']!r} != {tool_use_id}")
+        check(a["prompt_id"] == prompt_id, f"agent prompt_id {a['prompt_id']!r} != {prompt_id}")
+        check(a["agent_type"] == "general-purpose", f"agent_type {a['agent_type']!r}")
+        check(not a["parent_agent_id"], f"top-level agent has parent {a['parent_agent_id']!r}")
+        check(a["stopped_ms"] is not None, "agent has no stop time")
+
+        # the hierarchy as `tw events` shows it: session > command > spawn > agent
+        tree = tw_json(sb, "events", "--session", sid)
+        sess = [s for s in tree.get("sessions", []) if s.get("id") == sid]
+        check(sess, f"tw events has no session {sid}")
+        trail = path_to(sess[0], agent_id)
+        kinds = [k for k, _ in trail] if trail else None
+        check(trail and kinds[:2] == ["session", "command"] and ("spawn", tool_use_id) in trail and kinds[-1] == "agent",
+              f"agent {agent_id} not under session > command > spawn {tool_use_id}: {trail}")
+        check(dict(trail).get("command") == prompt_id, f"spawn not under command {prompt_id}: {trail}")
+        if background:
+            notif = hook_events(sb, "UserPromptSubmit")
+            notif = [p for p in notif if p.get("prompt", "").startswith("<task-notification>")]
+            check(notif, "no <task-notification> UserPromptSubmit for the background agent")
+            nid = notif[0]["prompt_id"]
+            # After the spawning turn ended, the notification is a turn of its own with a new prompt_id;
+            # when it arrives while that turn still runs, the CLI folds it into the turn (same prompt_id).
+            if nid != prompt_id:
+                check(find_nodes(sess[0], id=nid), f"task-notification turn {nid} not in tw events")
+            else:
+                e2e.log("the task-notification arrived inside the spawning turn (same prompt_id)")
+
+
+@scenario("hooks_fg")
+def s_hooks_fg(ctx):
+    """Every hook fires; session, command, foreground spawn, subagent and turn end are recorded with their hierarchy."""
+    _spawn_scenario(ctx, background=False)
+
+
+@scenario("hooks_bg")
+def s_hooks_bg(ctx):
+    """Every hook fires; session, command, background spawn, subagent, task-notification and turn end are recorded."""
+    _spawn_scenario(ctx, background=True)
+
+
+@scenario("hooks_skill_command")
+def s_hooks_skill_command(ctx):
+    """A Skill call and a slash command (/review) are recorded under their command."""
+    with ctx.sandbox() as sb:
+        res = run_ok(sb, "[[mock:skill]] use the e2e skill", "skill")
+        sid = res["session_id"]
+        wait_hooks_settled(sb)
+        pre = hook_events(sb, "PreToolUse", tool_name="Skill")
+        check(len(pre) == 1, f"expected one PreToolUse(Skill), got {len(pre)}")
+        tuid = pre[0]["tool_use_id"]
+        ev = db_rows(sb, "SELECT * FROM events WHERE session_id=?", (sid,))
+        check([e for e in ev if e["event_type"] == "skill_invoke_start" and e["tool_use_id"] == tuid],
+              f"no skill_invoke_start for {tuid}")
+        check([e for e in ev if e["event_type"] == "skill_invoke_end" and e["tool_use_id"] == tuid],
+              f"no skill_invoke_end for {tuid}")
+        res2 = run_ok(sb, "/review foo", "command")
+        sid2 = res2["session_id"]
+        e2e.wait_for(lambda: len(hook_events(sb, "SessionEnd")) >= 2, 15, what="second SessionEnd")
+        exp = hook_events(sb, "UserPromptExpansion")
+        check(exp, "no UserPromptExpansion for /review")
+        ev2 = db_rows(sb, "SELECT * FROM events WHERE session_id=? AND event_type='command_start'", (sid2,))
+        check(any("review" in (e["name"] or "") for e in ev2),
+              f"command_start of /review does not carry its name: {[(e['natural_key'], e['name']) for e in ev2]}")
+
+
+# ---------------------------------------------------------------- scenarios 2-4: decisions
+
+@scenario("pretool_deny")
+def s_pretool_deny(ctx):
+    """A PreToolUse deny with a reason from our binary reaches the model as the tool error."""
+    with ctx.sandbox() as sb:
+        sb.set_decisions({"PreToolUse:Bash": {"permissionDecision": "deny", "reason": "TW_TEST deny"}})
+        run_ok(sb, "[[mock:bash]] please run echo hi", "run")
+        check(not hook_events(sb, "PostToolUse", tool_name="Bash"), "Bash ran although our hook denied it")
+        nxt = [q for q in sb.requests() if q["agent"] == "main" and q["marker"] == "bash" and q["step"] == 1]
+        check(nxt, "no follow-up request after the denied tool call")
+        last = nxt[0]["body"]["messages"][-1]
+        results = [b for b in last["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+        check(results, f"the next request carries no tool_result: {json.dumps(last)[:600]}")
+        tr = results[0]
+        content = tr.get("content")
+        text = content if isinstance(content, str) else " ".join(c.get("text", "") for c in content or [])
+        check(tr.get("is_error") is True, f"tool_result is not an error: {json.dumps(tr)[:600]}")
+        check("TW_TEST deny" in text, f"the deny reason is not in the tool error: {text!r}")
+
+
+@scenario("continue_false")
+def s_continue_false(ctx):
+    """continue:false from our binary ends the run: no further API call, the stop reason is reported."""
+    with ctx.sandbox() as sb:
+        sb.set_decisions({"PreToolUse:Bash": {"continue": False, "stopReason": "TW_TEST stop"}})
+        r = sb.run_print("[[mock:bash]] please run echo hi", "run")
+        res = sb.result_json(r)
+        reqs = [q for q in sb.requests() if q["agent"] == "main"]
+        check([q["step"] for q in reqs] == [0], f"the run went on after continue:false: steps {[q['step'] for q in reqs]}")
+        # NB: 2.1.330 still runs the tool whose PreToolUse said continue:false (PostToolUse fires),
+        # then stops before the next model call. We assert the stop, not the tool.
+        check(res.get("terminal_reason") == "hook_stopped" or "TW_TEST stop" in json.dumps(res),
+              f"result does not say the hook stopped it: {json.dumps(res)[:800]}")
+
+
+@scenario("prompt_block")
+def s_prompt_block(ctx):
+    """A UserPromptSubmit block from our binary stops the prompt before any API call."""
+    with ctx.sandbox() as sb:
+        sb.set_decisions({"UserPromptSubmit": {"decision": "block", "reason": "TW_TEST block"}})
+        r = sb.run_print("[[mock:bash]] please run echo hi", "run")
+        res = sb.result_json(r)
+        # (Not asserted through the recorder: a blocking UserPromptSubmit hook can cut the parallel
+        # recorder hook short, so its payload is sometimes missing.)
+        msgs = [q for q in sb.requests() if q["agent"] != "side"]
+        check(not msgs, f"{len(msgs)} Messages API call(s) although the prompt was blocked")
+        text = res.get("result") or ""
+        check("blocked by hook" in text and "TW_TEST block" in text,
+              f"the result does not report our block: {json.dumps(res)[:800]}")
+        check(res.get("num_turns") == 0, f"num_turns {res.get('num_turns')} after a blocked prompt")
+
+
+# ---------------------------------------------------------------- scenario 5: statusline in the TUI
+
+def tui_permission_args():
+    # Interactive 2.1.330 starts in auto mode, whose server-side safety check cannot pass a
+    # non-Anthropic base URL; the classic permission mode with --allowedTools runs our tools.
+    return ["--permission-mode", os.environ.get("TW_E2E_TUI_PERMISSION_MODE", "default")]
+
+
+def statusline_row(screen: str) -> str:
+    """The row(s) under the prompt box: between the second horizontal rule and the mode line."""
+    lines = screen.rstrip().splitlines()
+    rules = [i for i, ln in enumerate(lines) if ln.strip().startswith("────")]
+    if len(rules) < 2:
+        return ""
+    return "\n".join(ln.strip() for ln in lines[rules[-1] + 1:] if ln.strip())
+
+
+@scenario("statusline_tui", tui=True)
+def s_statusline_tui(ctx):
+    """Our statusline runs in the interactive UI and its text is on the screen."""
+    with ctx.sandbox() as sb:
+        sb.start_tui(tui_permission_args())
+        first = sb.wait_screen(lambda s: "❯" in s and statusline_row(s), 60, "prompt box and statusline")
+        sb.save_screen("start")
+        sb.send("[[mock:bash]] please run echo hi", literal=True)
+        sb.send("Enter")
+        sb.wait_screen(lambda s: "MOCK_FINAL: the command printed hi" in s, 60, "the scripted answer")
+        sb.wait_idle()
+
+        def status_in_db():
+            try:
+                rows = db_rows(sb, "SELECT * FROM statusline")
+            except (Failure, sqlite3.Error):
+                return None
+            return [r for r in rows if r["context_used_pct"] is not None] or None
+
+        rows = e2e.wait_for(status_in_db, 20, what="a statusline snapshot with context usage in the DB")
+        snap = rows[0]
+        want = f"{snap['model_name']} | ctx "
+        screen = sb.wait_screen(lambda s: want in statusline_row(s), 20, f"statusline text {want!r}")
+        sb.save_screen("statusline")
+        row = statusline_row(screen)
+        check("⚠" not in row, f"statusline shows a tokenwarden warning: {row!r}")
+        check(" session" in row, f"statusline lacks the session cost: {row!r}")
+        e2e.log(f"statusline on screen: {row.splitlines()[0]!r} (at start: {statusline_row(first).splitlines()[0]!r})")
+        sb.exit_tui()
+
+
+# ---------------------------------------------------------------- scenario 6: token totals
+
+REPORT_FIELDS = ("input_tokens", "output_tokens", "cache_creation_5m_input_tokens",
+                 "cache_creation_1h_input_tokens", "cache_read_input_tokens")
+
+
+def served_totals(usage_log) -> dict:
+    """{(agent: 'main' or the subagent's id, model): {field: sum}} of what the stand-in served
+    (side requests such as title generation excluded: they are in no transcript)."""
+    out: dict = {}
+    for u in usage_log:
+        if u["agent"] not in ("main", "sub"):
+            continue
+        us = u["usage"]
+        who = "main" if u["agent"] == "main" else (u.get("agent_id") or "sub")
+        t = out.setdefault((who, u["model"]), dict.fromkeys(REPORT_FIELDS, 0))
+        t["input_tokens"] += us["input_tokens"]
+        t["output_tokens"] += us["output_tokens"]
+        t["cache_creation_5m_input_tokens"] += us["cache_creation"]["ephemeral_5m_input_tokens"]
+        t["cache_creation_1h_input_tokens"] += us["cache_creation"]["ephemeral_1h_input_tokens"]
+        t["cache_read_input_tokens"] += us["cache_read_input_tokens"]
+    return out
+
+
+def reported_totals(report: dict) -> dict:
+    """The same shape from `tw report --session ID --by agent,model --json` (interface in README.md)."""
+    out: dict = {}
+    for row in report.get("rows", []):
+        key = ("main" if not row.get("agent_id") else row["agent_id"], row["model"])
+        t = out.setdefault(key, dict.fromkeys(REPORT_FIELDS, 0))
+        for f in REPORT_FIELDS:
+            t[f] += int(row.get(f) or 0)
+    return out
+
+
+@scenario("token_totals")
+def s_token_totals(ctx):
+    """Token counts tokenwarden stores equal the usage the stand-in served, per model, main agent and subagents."""
+    with ctx.sandbox() as sb:
+        res = run_ok(sb, "[[mock:agent_mixed]] delegate twice", "run")
+        sid = res["session_id"]
+        wait_hooks_settled(sb)
+        served = served_totals(sb.usage())
+        check(any(k[0] == "main" for k in served), "the stand-in served no main-thread usage")
+        subs = {k[0] for k in served if k[0] != "main"}
+        check(len(subs) == 2, f"expected usage from 2 subagents (one fg, one bg), got {sorted(subs)}")
+        check(len({k[1] for k in served}) == 2, f"expected two models (main + a haiku subagent): {sorted(served)}")
+        # Ground truth first: Claude Code's own session totals must match the stand-in, or the
+        # comparison below would prove nothing.
+        cc = {m: v for m, v in (res.get("modelUsage") or {}).items()}
+        for model in {k[1] for k in served}:
+            tot = {f: sum(served[k][f] for k in served if k[1] == model) for f in REPORT_FIELDS}
+            if model in cc:
+                check(cc[model].get("inputTokens") == tot["input_tokens"] and
+                      cc[model].get("outputTokens") == tot["output_tokens"],
+                      f"Claude Code's own totals for {model} differ from what was served: {cc[model]} vs {tot}")
+        with open(os.path.join(sb.artifacts, "served_totals.json"), "w") as f:
+            json.dump({f"{a}/{m}": v for (a, m), v in served.items()}, f, indent=2)
+        with xfail_zone():
+            # Stop/SubagentStop hand the transcripts to a detached `tw ingest`; run one here too so the
+            # report never races it (the ingest is incremental and takes a lock: the second one adds nothing).
+            tw_json(sb, "ingest")
+            report = tw_json(sb, "report", "breakdown", "--session", sid, "--by", "agent,model")
+            got = reported_totals(report)
+            check(got == served, "tokenwarden's totals differ from the served usage:\n"
+                  f"  served:   {json.dumps({f'{a}/{m}': v for (a, m), v in served.items()})}\n"
+                  f"  recorded: {json.dumps({f'{a}/{m}': v for (a, m), v in got.items()})}")
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenarios", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--cli-version", default=os.environ.get("TW_E2E_CLI_VERSION") or e2e.pinned_version())
+    ap.add_argument("--bin-dir", default=os.environ.get("TW_E2E_BIN_DIR"), help="directory of the hook binaries")
+    ap.add_argument("--tw", default=os.environ.get("TW_E2E_TW"), help="path of the tw binary")
+    ap.add_argument("--artifacts", default=os.environ.get("TW_E2E_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts"))
+    ap.add_argument("--keep", action="store_true", help="keep the sandbox (HOME, project, DB) in /tmp")
+    ap.add_argument("--install-only", action="store_true", help="install the CLI into the cache and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for n, s in SCENARIOS.items():
+            print(f"{n:22} {'[xfail] ' if s['xfail'] else ''}{s['doc']}")
+        return 0
+    try:
+        if args.install_only:
+            print(e2e.install_cli(args.cli_version))
+            return 0
+        if not args.bin_dir or not args.tw:
+            ap.error("--bin-dir and --tw are required (or TW_E2E_BIN_DIR / TW_E2E_TW)")
+        args.bin_dir = os.path.abspath(args.bin_dir)
+        args.tw = os.path.abspath(args.tw)
+        names = args.scenarios or list(SCENARIOS)
+        unknown = [n for n in names if n not in SCENARIOS]
+        if unknown:
+            ap.error(f"unknown scenario(s) {unknown}; see --list")
+        failed = 0
+        for n in names:
+            failed += run_one(args, n)
+        return 1 if failed else 0
+    except e2e.Skip as e:
+        print(f"SKIPPED: {e}")
+        sys.stderr.write(f"SKIPPED: {e}\n")
+        return e2e.SKIP_RC
+
+
+def run_one(args, name) -> int:
+    s = SCENARIOS[name]
+    t0 = time.time()
+    ctx = Ctx(args, name)  # may raise Skip
+    print(f"=== {name} (Claude Code {args.cli_version}; artifacts: {ctx.artifacts})", flush=True)
+    try:
+        s["fn"](ctx)
+    except e2e.Skip:
+        raise
+    except Exception as e:  # noqa: BLE001
+        msg = f"{type(e).__name__}: {e}" if not isinstance(e, Failure) else str(e)
+        if s["xfail"] and isinstance(e, ExpectedFailure):
+            print(f"XFAIL: {name}: expected failure ({s['xfail']}): {msg}")
+            return 0
+        if not isinstance(e, Failure):
+            traceback.print_exc()
+        print(f"FAILED: {name} after {time.time() - t0:.1f}s: {msg}")
+        return 1
+    if s["xfail"]:
+        print(f"XPASS: {name} passed although marked xfail ({s['xfail']}): remove the xfail mark")
+        return 1
+    print(f"PASSED: {name} in {time.time() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+// The usage watchdog: started once under 10 concurrent session starts (hooks detach it fully), refreshes
+// the quota from the endpoint, exits when the sessions end; tw daemon status/stop.
+#include "hook/quota_support.hpp"
+
+#include "daemon_launch.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace quota_test;
+
+namespace {
+
+std::string session_start(const std::string& id) {
+  return R"({"session_id":")" + id + R"(","hook_event_name":"SessionStart","source":"startup","model":"claude-opus-4-8",)"
+         R"("transcript_path":"/nonexistent/)" + id + R"(.jsonl","cwd":"/tmp"})";
+}
+
+std::string session_end(const std::string& id) {
+  return R"({"session_id":")" + id + R"(","hook_event_name":"SessionEnd","reason":"prompt_input_exit","cwd":"/tmp"})";
+}
+
+int count_of(const std::string& text, const std::string& needle) {
+  int count = 0;
+  for (std::size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++count;
+  return count;
+}
+
+bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+} // namespace
+
+TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits when they end", "[quota][daemon]") {
+  Sandbox box;
+  UsageStub stub("full");
+  box.vars.erase("TOKENWARDEN_NO_DAEMON");
+  box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
+  box.vars["TOKENWARDEN_TEST_INTERVALS"] = "check=60,ingest=1,idle=20,tick_ms=100";
+
+  std::vector<pid_t> children;
+  for (int i = 0; i < 10; ++i) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      const Run run = run_program(bin("tw-command-start"), {}, box.vars, session_start("s" + std::to_string(i)));
+      ::_exit(run.code == 0 && run.out.empty() ? 0 : 1);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  const fs::path log = box.state / "daemon.log";
+  REQUIRE(wait_for([&] { return tw::running_daemon_pid(box.db).has_value(); }, 5000));
+  // It refreshed the quota from the endpoint (no statusline observation existed).
+  CHECK(wait_for([&] { return stub.requests() == 1; }, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(count_of(slurp(log), " started ") == 1);
+  CHECK(mode_of(box.state / "daemon.pid") == 0600);
+  const pid_t pid = *tw::running_daemon_pid(box.db);
+
+  const Run status = run_program(bin("tw"), {"daemon", "status"}, box.vars);
+  CHECK(status.out.find("running (pid " + std::to_string(pid) + ")") != std::string::npos);
+
+  // A spawn while it runs does not start a second one.
+  run_program(bin("tw-command-start"), {}, box.vars, session_start("s10"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(count_of(slurp(log), " started ") == 1);
+
+  for (int i = 0; i <= 10; ++i) {
+    const Run end = run_program(bin("tw-stop"), {}, box.vars, session_end("s" + std::to_string(i)));
+    CHECK(end.code == 0);
+  }
+  CHECK(wait_for([&] { return !tw::running_daemon_pid(box.db).has_value() && ::kill(pid, 0) != 0; }, 5000));
+  INFO(slurp(log));
+  CHECK(slurp(log).find("exiting: every session has ended") != std::string::npos);
+  CHECK_FALSE(fs::exists(box.state / "daemon.pid"));
+  CHECK(slurp(log).find(k_token) == std::string::npos);
+}
+
+TEST_CASE("the watchdog exits after idle_exit without sessions; tw daemon stop", "[quota][daemon]") {
+  Sandbox box;
+  box.vars["TOKENWARDEN_TEST_INTERVALS"] = "idle=1,tick_ms=100";
+  box.vars["TOKENWARDEN_CREDENTIALS"] = (box.dir.path / "none.json").string();
+  SECTION("idle") {
+    const Run start = run_program(bin("tw"), {"daemon", "run"}, box.vars);
+    CHECK(start.out.find("started") != std::string::npos);
+    REQUIRE(wait_for([&] { return tw::running_daemon_pid(box.db).has_value(); }, 3000));
+    CHECK(wait_for([&] { return !tw::running_daemon_pid(box.db).has_value(); }, 5000));
+    CHECK(slurp(box.state / "daemon.log").find("exiting: no session was active for 1 second") != std::string::npos);
+  }
+  SECTION("stop") {
+    box.vars["TOKENWARDEN_TEST_INTERVALS"] = "idle=60,tick_ms=100";
+    run_program(bin("tw"), {"daemon", "run"}, box.vars);
+    REQUIRE(wait_for([&] { return tw::running_daemon_pid(box.db).has_value(); }, 3000));
+    const Run stop = run_program(bin("tw"), {"daemon", "stop"}, box.vars);
+    CHECK(stop.out.find("stopped") != std::string::npos);
+    CHECK_FALSE(tw::running_daemon_pid(box.db).has_value());
+    CHECK(run_program(bin("tw"), {"daemon", "status"}, box.vars).out.rfind("not running", 0) == 0);
+  }
+}
