@@ -4,6 +4,7 @@
 #include "env.hpp"
 #include "paths.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -62,7 +63,12 @@ constexpr KeySpec k_keys[] = {
     {"idle_exit", KeyType::integer, Where::anywhere, "10",
      "Minutes without an active session after which the usage watchdog exits."},
     {"budgets", KeyType::array, Where::anywhere, "[]",
-     "Token or USD budgets: [{\"name\", \"window\", \"tokens\"|\"usd\", \"enforcement\": \"warn\"|\"block\", filters...}]."},
+     "Token or USD budgets, each {\"name\", \"window\": session|day|week|month|block|total, \"tokens\" or \"usd\", "
+     "\"enforcement\": warn|block, \"stop_running\": false, \"warn_at\": 80, \"block_at\": 90, filters \"command\", "
+     "\"agent_type\", \"model\", \"skill\", \"stage\", \"project\"}; e.g. {\"name\": \"review\", \"window\": \"day\", "
+     "\"command\": \"/review\", \"tokens\": 200000, \"enforcement\": \"block\"}."},
+    {"spawn_estimate", KeyType::integer, Where::anywhere, "50000",
+     "Tokens a new subagent is expected to cost when no earlier spawn of its type and model is known (else their median)."},
     {"pricing", KeyType::object, Where::anywhere, "{}",
      "Per-model price overrides in USD per million tokens: {\"model-id\": {\"input\": 3, \"output\": 15, ...}}."},
     {"downshift", KeyType::array, Where::anywhere, "[]",
@@ -199,6 +205,117 @@ void take_raw(const Json& merged, const char* key, std::string& field) {
   if (auto it = merged.find(key); it != merged.end()) field = it->dump();
 }
 
+std::optional<BudgetWindow> parse_window(const std::string& text) {
+  if (text == "session") return BudgetWindow::session;
+  if (text == "day") return BudgetWindow::day;
+  if (text == "week") return BudgetWindow::week;
+  if (text == "month") return BudgetWindow::month;
+  if (text == "block") return BudgetWindow::block;
+  if (text == "total") return BudgetWindow::total;
+  return std::nullopt;
+}
+
+// One `budgets` entry; false (with an error naming budgets[i].key) when it cannot be enforced as written.
+bool parse_budget(const Json& item, const std::string& at, const fs::path& file, Config& config, Budget& budget) {
+  auto fail = [&](const std::string& key, const std::string& message) {
+    add_problem(config, ConfigProblem::Severity::error, file, key.empty() ? at : at + "." + key,
+                message + "; this budget is ignored");
+    return false;
+  };
+  if (!item.is_object()) return fail("", "must be an object, got " + item.dump());
+  static const char* const k_known[] = {"name", "window", "tokens", "usd", "enforcement", "stop_running", "warn_at",
+                                        "block_at", "command", "agent_type", "model", "skill", "stage", "project"};
+  for (auto it = item.begin(); it != item.end(); ++it) {
+    if (it.key().rfind("//", 0) == 0) continue;
+    if (std::find_if(std::begin(k_known), std::end(k_known), [&](const char* k) { return it.key() == k; }) ==
+        std::end(k_known)) {
+      add_problem(config, ConfigProblem::Severity::warning, file, at + "." + it.key(), "unknown key, ignored");
+    }
+  }
+  auto text = [&](const char* key, std::string& out) {
+    auto it = item.find(key);
+    if (it == item.end()) return true;
+    if (!it->is_string()) return fail(key, "must be a string, got " + it->dump());
+    out = it->get<std::string>();
+    return true;
+  };
+  if (!text("name", budget.name)) return false;
+  if (budget.name.empty()) return fail("name", "is required (a short label such as \"daily\")");
+  std::string window;
+  if (!text("window", window)) return false;
+  const auto parsed = parse_window(window);
+  if (!parsed) return fail("window", "must be one of session, day, week, month, block, total, got \"" + window + "\"");
+  budget.window = *parsed;
+  const bool has_tokens = item.contains("tokens");
+  const bool has_usd = item.contains("usd");
+  if (has_tokens == has_usd) return fail("", "needs exactly one limit: \"tokens\" or \"usd\"");
+  const char* unit_key = has_tokens ? "tokens" : "usd";
+  const Json& limit = item.at(unit_key);
+  if (!limit.is_number() || !(limit.get<double>() > 0) || !std::isfinite(limit.get<double>())) {
+    return fail(unit_key, "must be a positive number, got " + limit.dump());
+  }
+  budget.unit = has_tokens ? BudgetUnit::tokens : BudgetUnit::usd;
+  budget.limit = limit.get<double>();
+  std::string enforcement = "warn";
+  if (!text("enforcement", enforcement)) return false;
+  if (enforcement != "warn" && enforcement != "block") {
+    return fail("enforcement", "must be \"warn\" or \"block\", got \"" + enforcement + "\"");
+  }
+  budget.enforcement = enforcement == "block" ? Enforcement::block : Enforcement::warn;
+  if (auto it = item.find("stop_running"); it != item.end()) {
+    if (!it->is_boolean()) return fail("stop_running", "must be true or false, got " + it->dump());
+    budget.stop_running = it->get<bool>();
+  }
+  for (auto [key, field] : {std::pair{"warn_at", &budget.warn_at}, std::pair{"block_at", &budget.block_at}}) {
+    auto it = item.find(key);
+    if (it == item.end()) continue;
+    if (!it->is_number() || !(it->get<double>() > 0) || it->get<double>() > 1000) {
+      return fail(key, "must be a percentage of the limit in (0, 1000], got " + it->dump());
+    }
+    *field = it->get<double>();
+  }
+  if (budget.warn_at > budget.block_at) return fail("warn_at", "must not exceed block_at");
+  BudgetFilter& f = budget.filter;
+  for (auto [key, field] : {std::pair{"command", &f.command}, std::pair{"agent_type", &f.agent_type},
+                            std::pair{"model", &f.model}, std::pair{"skill", &f.skill}, std::pair{"stage", &f.stage},
+                            std::pair{"project", &f.project}}) {
+    if (!text(key, *field)) return false;
+  }
+  if (!f.command.empty() && f.command[0] != '/') f.command = "/" + f.command;
+  return true;
+}
+
+void parse_budgets(const Json& list, const fs::path& file, Config& config) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = "budgets[" + std::to_string(i) + "]";
+    Budget budget;
+    if (!parse_budget(list[i], at, file, config, budget)) continue;
+    const bool duplicate = std::any_of(config.budgets.begin(), config.budgets.end(),
+                                       [&](const Budget& b) { return b.name == budget.name; });
+    if (duplicate) {
+      add_problem(config, ConfigProblem::Severity::error, file, at + ".name",
+                  "\"" + budget.name + "\" names an earlier budget too; names must be unique; this budget is ignored");
+      continue;
+    }
+    config.budgets.push_back(std::move(budget));
+  }
+}
+
+void parse_downshift(const Json& list, const fs::path& file, Config& config) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = "downshift[" + std::to_string(i) + "]";
+    const Json& item = list[i];
+    if (!item.is_object() || !item.contains("from") || !item.contains("to") || !item["from"].is_string() ||
+        !item["to"].is_string() || item["from"].get<std::string>().empty() || item["to"].get<std::string>().empty()) {
+      add_problem(config, ConfigProblem::Severity::error, file, at,
+                  "must be {\"from\": \"opus\", \"to\": \"sonnet\"} (two model names), got " + item.dump() +
+                      "; this rule is ignored");
+      continue;
+    }
+    config.downshift.push_back({item["from"].get<std::string>(), item["to"].get<std::string>()});
+  }
+}
+
 } // namespace
 
 std::string ConfigProblem::describe() const {
@@ -244,14 +361,15 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
   }
   if (auto it = merged.find("ingest_interval"); it != merged.end()) config.ingest_interval = as_int(*it);
   if (auto it = merged.find("idle_exit"); it != merged.end()) config.idle_exit = as_int(*it);
-  take_raw(merged, "budgets", config.budgets_json);
   take_raw(merged, "pricing", config.pricing_json);
-  take_raw(merged, "downshift", config.downshift_json);
+  if (auto it = merged.find("spawn_estimate"); it != merged.end()) config.spawn_estimate = std::max(0, as_int(*it));
 
   auto file_of = [&](const char* key) {
     auto it = origin.find(key);
     return it != origin.end() ? it->get<std::string>() : user_file.string();
   };
+  if (auto it = merged.find("budgets"); it != merged.end()) parse_budgets(*it, file_of("budgets"), config);
+  if (auto it = merged.find("downshift"); it != merged.end()) parse_downshift(*it, file_of("downshift"), config);
   if (config.quota.check_interval < 60) {
     add_problem(config, ConfigProblem::Severity::warning, file_of("quota.check_interval"), "quota.check_interval",
                 "below the 60 s minimum; using 60");

@@ -1,6 +1,7 @@
 // tokenwarden's configuration: the user's config.json merged under the project's .tokenwarden.json.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -36,6 +37,34 @@ struct StatuslineConfig {
   int padding = 0; // the statusLine setting's padding: the line fits COLUMNS - 2 - padding cells
 };
 
+// A token or USD budget (the `budgets` list). Budgets are evaluated by budgets.hpp.
+enum class BudgetWindow { session, day, week, month, block, total };
+enum class BudgetUnit { tokens, usd };
+enum class Enforcement { warn, block };
+
+// Which spend counts: every set filter must match (command, agent_type, skill, stage exactly; model and
+// project as substrings, so "opus" matches "claude-opus-4-5").
+struct BudgetFilter {
+  std::string command, agent_type, model, skill, stage, project;
+};
+
+struct Budget {
+  std::string name;
+  BudgetWindow window = BudgetWindow::day;
+  BudgetFilter filter;
+  BudgetUnit unit = BudgetUnit::tokens;
+  double limit = 0;
+  Enforcement enforcement = Enforcement::warn;
+  bool stop_running = false; // over the block threshold: stop running sessions, not only new work
+  double warn_at = 80;       // percent of the limit
+  double block_at = 90;      // percent of the limit
+};
+
+// Opt-in: while a budget that applies to a spawn is at warn, spawns asking for `from` get `to`.
+struct DownshiftRule {
+  std::string from, to;
+};
+
 // The merged, validated configuration. Every field has a default; a bad value keeps the default.
 struct Config {
   std::string db_path;          // user config only; empty = default location
@@ -47,9 +76,10 @@ struct Config {
   StatuslineConfig statusline;
   int ingest_interval = 15; // seconds
   int idle_exit = 10;       // minutes
-  std::string budgets_json = "[]";   // validated later by the budgets module
+  std::vector<Budget> budgets;        // validated; a malformed entry is left out (and named in problems)
+  std::vector<DownshiftRule> downshift;
+  std::int64_t spawn_estimate = 50000; // tokens a subagent is expected to cost when none ran before
   std::string pricing_json = "{}";   // per-model price overrides
-  std::string downshift_json = "[]"; // model downshift rules
   std::vector<ConfigProblem> problems;
 
   bool has_errors() const;

@@ -5,6 +5,7 @@
 #include "daemon_launch.hpp"
 #include "env.hpp"
 #include "error.hpp"
+#include "guard.hpp"
 #include "ingest.hpp"
 #include "paths.hpp"
 #include "pricing.hpp"
@@ -159,10 +160,8 @@ int run_daemon(const DaemonContext& context) {
         const std::string ingested =
             ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
         if (!ingested.empty()) log.line(ingested);
-        // Whoever ingests spend recomputes the guard row's spend in a transaction of its own.
-        Store store = Store::open(context.db_path, StoreMode::cli);
-        QuotaRows rows(store);
-        store.write([&] { rows.recompute_spend(local_day_start_ms(now), now); });
+        // Whoever ingests spend recomputes the guard row's spend and budgets in a transaction of its own.
+        refresh_guard_after_ingest(context.db_path, config, now);
       }
       if (now >= next_check && settings.enabled) {
         next_check = now + static_cast<EpochMs>(settings.check_interval_s) * 1000;

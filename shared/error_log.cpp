@@ -49,10 +49,20 @@ void append_error_log(const fs::path& log_path, const ErrorLogEntry& entry) noex
     line["kind"] = entry.kind;
     line["message"] = entry.message.size() > 2000 ? entry.message.substr(0, 2000) + "..." : entry.message;
     const std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-    const int fd = ::open(log_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0600);
+    // O_APPEND makes each line land whole even with many writers; the lock only serializes rotation. A writer
+    // that waited for the lock while another rotated holds the renamed-over file: it reopens the new one.
+    int fd = -1;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      fd = ::open(log_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd < 0) return;
+      ::flock(fd, LOCK_EX);
+      struct stat held {}, current {};
+      if (::fstat(fd, &held) != 0 || ::stat(log_path.c_str(), &current) != 0 || held.st_ino == current.st_ino) break;
+      ::flock(fd, LOCK_UN);
+      ::close(fd);
+      fd = -1;
+    }
     if (fd < 0) return;
-    // O_APPEND makes each line land whole even with many writers; the lock only serializes rotation.
-    ::flock(fd, LOCK_EX);
     (void)!::write(fd, text.data(), text.size());
     rotate_locked(fd, log_path);
     ::flock(fd, LOCK_UN);

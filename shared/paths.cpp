@@ -5,7 +5,9 @@
 #include "error.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +51,30 @@ void ensure_private_dir(const fs::path& dir) {
   }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw Error(ErrorKind::io, "cannot create directory " + dir.string() + ": " + std::strerror(errno));
+  }
+}
+
+void replace_private_file(const fs::path& path, const std::string& text) {
+  const std::string temp = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw Error(ErrorKind::io, "cannot write " + temp + ": " + std::strerror(errno));
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      throw Error(ErrorKind::io, "cannot write " + temp + ": " + std::strerror(saved));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    throw Error(ErrorKind::io, "cannot replace " + path.string() + ": " + std::strerror(saved));
   }
 }
 

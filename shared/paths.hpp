@@ -24,6 +24,9 @@ struct Paths {
 // Creates the directory and its missing parents; the last component gets mode 0700.
 void ensure_private_dir(const std::filesystem::path& dir);
 
+// Replaces a file atomically with owner-only permissions (temp file 0600 + rename). Throws Error(io).
+void replace_private_file(const std::filesystem::path& path, const std::string& text);
+
 // Expands a leading "~/" against home.
 std::filesystem::path expand_home(const std::string& path, const std::filesystem::path& home);
 

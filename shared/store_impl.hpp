@@ -1,5 +1,6 @@
 // Internal to the store module: the connection behind Store, shared by store*.cpp files only.
-// Other modules never include this (SQLiteCpp stays behind the store).
+// Other modules never include this (SQLiteCpp stays behind the store), except the budgets and guard
+// modules, whose queries are store queries.
 #pragma once
 
 #include "store.hpp"
@@ -32,10 +33,10 @@ struct MigrationSet {
 };
 
 // The usage module's steps (store_usage.cpp).
-extern const char* const k_usage_steps[2];
+extern const char* const k_usage_steps[3];
 
 // The quota module's steps (store_quota.cpp).
-extern const char* const k_quota_steps[2];
+extern const char* const k_quota_steps[3];
 
 // How store*.cpp modules reach the connection of an open Store (one connection per process for hooks).
 struct StoreAccess {

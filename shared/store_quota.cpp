@@ -1,6 +1,8 @@
 // The quota module's tables: observation history, the guard row and the endpoint fetch state.
 #include "store_quota.hpp"
 
+#include "guard.hpp"
+
 #include "error.hpp"
 #include "quota_json.hpp"
 #include "store_impl.hpp"
@@ -8,7 +10,7 @@
 namespace tw {
 
 // Never edit a landed step: append a new one (and bump the array size in store_impl.hpp).
-const char* const k_quota_steps[2] = {
+const char* const k_quota_steps[3] = {
     R"sql(
 CREATE TABLE quota_observations (
   id INTEGER PRIMARY KEY,
@@ -57,6 +59,31 @@ CREATE TABLE quota_fetch (
 )sql",
     // 2: when hooks last warned that the quota state is UNKNOWN (stale), so they warn once per episode.
     "ALTER TABLE guard_state ADD COLUMN unknown_warned_ms INTEGER;",
+    // 3 (budgets): each subject's last level per window (crossings are noticed once), the notices waiting for
+    // delivery, and the emergency override.
+    R"sql(
+CREATE TABLE guard_levels (
+  subject TEXT NOT NULL,
+  window_key TEXT NOT NULL,
+  level TEXT NOT NULL,
+  changed_ms INTEGER NOT NULL,
+  PRIMARY KEY (subject, window_key)
+);
+CREATE TABLE guard_notices (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  window_key TEXT NOT NULL,
+  from_level TEXT NOT NULL,
+  to_level TEXT NOT NULL,
+  text TEXT NOT NULL,
+  delivered_ms INTEGER,
+  delivered_session TEXT
+);
+CREATE INDEX guard_notices_pending ON guard_notices(delivered_ms);
+ALTER TABLE guard_state ADD COLUMN override_until_ms INTEGER;
+ALTER TABLE guard_state ADD COLUMN override_reason TEXT;
+)sql",
 };
 
 namespace {
@@ -222,6 +249,12 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     guard.bind(9, detail);
     guard.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
+    // Each crossing of the quota thresholds (either way) is noticed once, for the hooks to deliver.
+    std::string text = "tokenwarden: the plan quota is now " + std::string(to_string(level)) + ": " +
+                       quota_summary(observation.five_hour, observation.seven_day, now) + ".";
+    if (level == QuotaLevel::critical) text += " New subagents are denied and running sessions stop at their next tool call.";
+    if (level == QuotaLevel::warn) text += " Prefer smaller, cheaper steps; avoid spawning new subagents.";
+    GuardRows(m_store).record_level("quota", "quota", level, text, now);
     return level;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "recording a quota observation");

@@ -13,7 +13,7 @@
 namespace tw {
 
 // The usage module's schema steps, in order (declared in store_impl.hpp). Never edit a landed step.
-const char* const k_usage_steps[2] = {
+const char* const k_usage_steps[3] = {
     R"sql(
 CREATE TABLE usage_records (
   id INTEGER PRIMARY KEY,
@@ -67,6 +67,8 @@ CREATE TABLE usage_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ALTER TABLE usage_records ADD COLUMN report_session TEXT NOT NULL DEFAULT '';
 ALTER TABLE usage_records ADD COLUMN report_project TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3 (budgets): a spawn's expected cost is the median of earlier agents of its type.
+    "CREATE INDEX usage_records_agent_type ON usage_records(agent_type, ts_ms) WHERE agent_id != '';",
 };
 
 namespace {

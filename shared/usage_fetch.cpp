@@ -1,6 +1,8 @@
 // The usage endpoint client: URL allow-list, single flight, interval, backoff, and storing the answer.
 #include "usage_fetch.hpp"
 
+#include "guard.hpp"
+
 #include "config.hpp"
 #include "credentials.hpp"
 #include "env.hpp"
@@ -221,6 +223,7 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
       rows.save_fetch_state(state);
     });
     write_usage_cache(usage_cache_path_for(context.db_path), *observation);
+    publish_guard(context.store, context.db_path, now);
     report.outcome = FetchOutcome::fetched;
     report.message = observation->has_windows() ? "fetched from the usage endpoint"
                                                 : "the usage endpoint reported no 5-hour or weekly window";

@@ -1,5 +1,6 @@
 // tw ingest: reads new transcript lines into the usage tables (a progress bar on a terminal, then a summary).
 #include "cli/cli_context.hpp"
+#include "guard.hpp"
 #include "ingest.hpp"
 #include "transcript.hpp"
 
@@ -71,6 +72,8 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
       };
     }
     const IngestSummary s = ingest_files(store, prices, files, ingest);
+    // New spend moves today's total and the budgets: the gates read them from the guard row and guard.json.
+    refresh_guard_after_ingest(db_path, ctx.config(), ctx.clock.now_ms());
     if (options->quiet) return;
     if (options->json) {
       nlohmann::json skipped = nlohmann::json::object();

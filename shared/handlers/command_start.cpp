@@ -3,6 +3,7 @@
 #include "handlers/hook_call.hpp"
 
 #include "daemon_launch.hpp"
+#include "gates.hpp"
 #include "quota_settings.hpp"
 #include "store_quota.hpp"
 
@@ -66,6 +67,7 @@ Decision prompt_submit(HookCall& call) {
   EventRow row;
   nlohmann::json detail = nlohmann::json::object();
   OnConflict on_conflict = OnConflict::fill;
+  std::optional<std::string> command; // set for a prompt the user typed (gated), not a returning agent
   if (trimmed.substr(0, k_task_notification.size()) == k_task_notification) {
     // A background agent returning re-enters as a prompt: an info event, not a command.
     row = call.event("info", "task-notification:" + key);
@@ -78,8 +80,8 @@ Decision prompt_submit(HookCall& call) {
     on_conflict = OnConflict::keep;
   } else {
     row = call.event("command_start", key);
-    const std::string command = parse_slash_command(trimmed);
-    if (!command.empty()) row.name = command;
+    command = parse_slash_command(trimmed);
+    if (!command->empty()) row.name = *command;
     detail["prompt"] = preview(prompt, 200);
     if (auto source = call.text("source")) detail["source"] = *source;
   }
@@ -99,9 +101,11 @@ Decision prompt_submit(HookCall& call) {
       stale = std::move(guard);
     }
   });
-  Decision decision;
+  Decision decision = command ? gate_prompt(call, *command) : Decision{};
+  if (decision.block) return decision;
   if (stale) {
-    decision.system_message = "tokenwarden: the plan quota state is unknown (last observed " +
+    if (!decision.system_message.empty()) decision.system_message += "\n";
+    decision.system_message += "tokenwarden: the plan quota state is unknown (last observed " +
                               format_age(call.clock.now_ms() - *stale->quota_observed_ms) + " via " +
                               std::string(to_string(stale->quota_source.value_or(QuotaSource::statusline))) +
                               "); quota limits are not enforced until it is fresh. `tw usage --refresh` checks now.";

@@ -2,6 +2,7 @@
 #include "handlers/hook_call.hpp"
 
 #include "daemon_launch.hpp"
+#include "gates.hpp"
 
 namespace tw {
 
@@ -41,13 +42,16 @@ Decision handle_pre_spawn(HookCall& call) {
   }
   row.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
+  // The gate first: a denied spawn is recorded as denied, not left open.
+  const Decision decision = agent ? gate_spawn(call, input) : Decision{};
+  if (decision.permission == Permission::deny) row.status = "denied";
   Store& store = call.store();
   store.write([&] {
     store.upsert_session(call.session_row());
     store.record_event(row, OnConflict::keep);
   });
   if (agent) ensure_daemon_running(call.env, call.db_path()); // the usage watchdog, when none runs
-  return {};
+  return decision;
 }
 
 } // namespace tw

@@ -3,6 +3,8 @@
 // Never touches the network and never scans history.
 #include "handlers/hook_call.hpp"
 
+#include "guard.hpp"
+
 #include "error_log.hpp"
 #include "quota_json.hpp"
 #include "render.hpp"
@@ -127,6 +129,7 @@ std::string handle_statusline(HookCall& call, std::string_view document) {
       if (fresh) {
         observation = fresh;
         write_usage_cache(usage_cache_path_for(call.db_path()), *fresh);
+        publish_guard(store, call.db_path(), now);
       }
     }
   } catch (const Error& e) {

@@ -2,14 +2,13 @@
 // the floor: it works from the scanned header only and never builds a tree of tool_input.
 #include "handlers/hook_call.hpp"
 
+#include "gates.hpp"
+
 namespace tw {
 
 Decision handle_stop(HookCall& call, std::string_view document) {
   const std::string& event = call.header.hook_event_name;
-  if (event == "PreToolUse") {
-    // The guard: the budgets issue adds its one indexed read of the quota/budget state here.
-    return {};
-  }
+  if (event == "PreToolUse") return gate_tool_call(call); // guard.json only, unless it acts
   if (event != "SessionEnd") return {};
   call.parse_payload(document);
   SessionRow session = call.session_row();

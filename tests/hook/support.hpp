@@ -258,6 +258,8 @@ public:
               {"XDG_CONFIG_HOME", (root() / "config").string()},
               {"TOKENWARDEN_DB", db().string()},
               {"CLAUDE_PROJECT_DIR", project().string()},
+              // No usage watchdog outliving the test's temporary directory; daemon tests unset it.
+              {"TOKENWARDEN_NO_DAEMON", "1"},
               {"PATH", "/usr/bin:/bin"}};
   }
 
@@ -400,7 +402,8 @@ inline ProcessResult run_binary(const HookSandbox& sandbox, Hook hook, const std
 // Reading the database back, the way any SQLite client would.
 class DbReader {
 public:
-  explicit DbReader(const fs::path& db) : m_db(db.string(), SQLite::OPEN_READONLY) {}
+  // Waits for a writer (a detached ingest or the watchdog may hold the lock briefly) like hooks do.
+  explicit DbReader(const fs::path& db) : m_db(db.string(), SQLite::OPEN_READONLY, 10000) {}
 
   std::int64_t count(const std::string& sql) {
     return m_db.execAndGet(sql).getInt64();

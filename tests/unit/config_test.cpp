@@ -61,7 +61,7 @@ TEST_CASE("no files: every default, no problems", "[config]") {
   CHECK(config.quota.critical_threshold == 90);
   CHECK(config.quota.check_interval == 120);
   CHECK(config.statusline.segments == std::vector<std::string>{"model", "context", "cost", "quota", "burn"});
-  CHECK(config.budgets_json == "[]");
+  CHECK(config.budgets.empty());
   CHECK_FALSE(config.has_errors());
 }
 
@@ -82,7 +82,10 @@ TEST_CASE("the project file is merged over the user file, key by key", "[config]
   CHECK(config.quota.critical_threshold == 95);  // user, untouched by the project's quota object
   CHECK_FALSE(config.quota.enabled);
   CHECK(config.ingest_interval == 30);
-  CHECK(nlohmann::json::parse(config.budgets_json)[0]["name"] == "team");
+  REQUIRE(config.budgets.size() == 1);
+  CHECK(config.budgets[0].name == "team");
+  CHECK(config.budgets[0].unit == BudgetUnit::usd);
+  CHECK(config.budgets[0].limit == 20);
 }
 
 TEST_CASE("keys that decide where data goes are honoured in the user file only", "[config]") {
@@ -150,7 +153,7 @@ TEST_CASE("a wrong type names the key and keeps the default", "[config]") {
   CHECK(config.quota.warn_threshold == 80);
   CHECK(config.quota.check_interval == 120);
   CHECK(config.timezone == "local");
-  CHECK(config.budgets_json == "[]");
+  CHECK(config.budgets.empty());
   CHECK(config.statusline.segments.size() == 5);
 }
 
@@ -270,4 +273,44 @@ TEST_CASE("absurd numbers are refused or clamped, never undefined behaviour", "[
   CHECK(config.ingest_interval == std::numeric_limits<int>::max());
   REQUIRE(find_problem(config, "idle_exit") != nullptr); // -1e30 is a float, not an integer
   CHECK(config.idle_exit == 10);
+}
+
+TEST_CASE("budgets: each entry is validated and a bad one is named by file and key", "[config][budgets]") {
+  ConfigFiles files;
+  write_file(files.project(), R"({"budgets": [
+    {"name": "overall", "window": "week", "tokens": 2000000, "enforcement": "block", "stop_running": true},
+    {"name": "review", "window": "day", "command": "review", "tokens": 200000, "enforcement": "block",
+     "warn_at": 70, "block_at": 95},
+    {"name": "bad-window", "window": "fortnight", "usd": 5},
+    {"name": "two-limits", "window": "day", "usd": 5, "tokens": 10},
+    {"name": "negative", "window": "day", "usd": -1},
+    {"name": "overall", "window": "day", "usd": 1},
+    {"name": "typo", "window": "day", "usd": 1, "enforcment": "block"}
+  ], "downshift": [{"from": "opus", "to": "sonnet"}, {"from": "opus"}], "spawn_estimate": 12000})");
+  const Config config = load_config_files(files.user(), files.project());
+  REQUIRE(config.budgets.size() == 3);
+  CHECK(config.budgets[0].window == BudgetWindow::week);
+  CHECK(config.budgets[0].enforcement == Enforcement::block);
+  CHECK(config.budgets[0].stop_running);
+  CHECK(config.budgets[1].filter.command == "/review"); // a command filter without its slash gets one
+  CHECK(config.budgets[1].warn_at == 70);
+  CHECK(config.budgets[1].block_at == 95);
+  CHECK(config.budgets[2].name == "typo");
+  CHECK(config.budgets[2].enforcement == Enforcement::warn);
+  REQUIRE(config.downshift.size() == 1);
+  CHECK(config.downshift[0].to == "sonnet");
+  CHECK(config.spawn_estimate == 12000);
+  auto find = [&](const std::string& key) {
+    return std::find_if(config.problems.begin(), config.problems.end(), [&](const ConfigProblem& p) { return p.key == key; });
+  };
+  for (const char* key : {"budgets[2].window", "budgets[3]", "budgets[4].usd", "budgets[5].name", "downshift[1]"}) {
+    INFO(key);
+    const auto problem = find(key);
+    REQUIRE(problem != config.problems.end());
+    CHECK(problem->severity == ConfigProblem::Severity::error);
+    CHECK(problem->file == files.project().string());
+  }
+  const auto typo = find("budgets[6].enforcment");
+  REQUIRE(typo != config.problems.end());
+  CHECK(typo->severity == ConfigProblem::Severity::warning);
 }

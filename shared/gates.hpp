@@ -1,0 +1,27 @@
+// The three gates: a spawn (tw-pre-spawn), a prompt (tw-command-start) and any tool call (tw-stop). Each
+// returns no opinion unless the quota or a budget asks for one; an override or TOKENWARDEN_IGNORE_USAGE=1
+// turns them all off. Pending notices (threshold crossings) ride along on the first hook that can carry them.
+#pragma once
+
+#include "decision.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace tw {
+
+class HookCall;
+
+// PreToolUse on Agent/Task: deny at quota CRITICAL (block_spawns_on_critical) or when a block budget's spend
+// plus the spawn's expected cost reaches its block threshold; at WARN, downshift the model when a rule says
+// so (allow + updatedInput). Records a guard event for every denial or rewrite.
+Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input);
+
+// UserPromptSubmit: block at quota CRITICAL or over a block budget that applies to the prompt's command.
+Decision gate_prompt(HookCall& call, const std::string& command);
+
+// PreToolUse on every tool: from guard.json alone (no SQLite unless it acts), deny and stop the session at
+// quota CRITICAL (auto_stop_on_critical) or on a stop order of a stop_running budget; deliver pending notices
+// to the main agent.
+Decision gate_tool_call(HookCall& call);
+
+} // namespace tw
