@@ -54,7 +54,7 @@ constexpr KeySpec k_keys[] = {
     {"quota.auto_stop_on_critical", KeyType::boolean, Where::anywhere, "true",
      "Stop the whole session (every agent) at the next tool call once the quota is critical."},
     {"statusline.segments", KeyType::string_list, Where::anywhere,
-     "[\"model\", \"context\", \"cost\", \"quota\", \"burn\"]",
+     "[\"model\", \"context\", \"cost\", \"quota\", \"budget\", \"burn\"]",
      "Statusline segments in order; the least important are dropped first when the line is too wide."},
     {"statusline.padding", KeyType::integer, Where::anywhere, "0",
      "The padding of Claude Code's statusLine setting: the line is fitted to COLUMNS - 2 - padding cells."},

@@ -33,7 +33,7 @@ struct QuotaConfig {
 };
 
 struct StatuslineConfig {
-  std::vector<std::string> segments{"model", "context", "cost", "quota", "burn"};
+  std::vector<std::string> segments{"model", "context", "cost", "quota", "budget", "burn"};
   int padding = 0; // the statusLine setting's padding: the line fits COLUMNS - 2 - padding cells
 };
 

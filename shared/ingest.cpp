@@ -1,6 +1,8 @@
 // Incremental transcript ingest: roots and files like ccusage 20, per-file offsets, and the usage records.
 #include "ingest.hpp"
 
+#include "paths.hpp"
+
 #include "env.hpp"
 #include "error.hpp"
 #include "transcript.hpp"
@@ -406,6 +408,7 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
 
 IngestLock::IngestLock(const fs::path& db_path) {
   const std::string path = db_path.string() + ".ingest.lock";
+  if (db_path.has_parent_path()) ensure_private_dir(db_path.parent_path()); // the first run creates the store's folder
   m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m_fd < 0) throw Error(ErrorKind::io, "cannot open " + path + ": " + std::strerror(errno));
   while (::flock(m_fd, LOCK_EX) != 0) {

@@ -42,6 +42,19 @@ std::string colored_percent(double percent, const RenderOptions& options) {
   return colored(percent_text(percent), level_for_percent(percent, options.thresholds), options.color);
 }
 
+} // namespace
+
+std::string budget_bar(double percent, QuotaLevel level, int cells, ColorMode mode) {
+  const double clamped = std::clamp(percent, 0.0, 100.0);
+  const int filled = static_cast<int>(std::floor(clamped / 100.0 * cells + 0.5));
+  std::string bar = "[";
+  for (int i = 0; i < cells; ++i) bar += i < filled ? "█" : "░";
+  bar += "] " + percent_text(percent);
+  return colored(bar, level, mode);
+}
+
+namespace {
+
 // A segment in its full and compact forms, and how important it is to keep (higher = kept longer).
 struct Segment {
   std::string full;
@@ -104,6 +117,11 @@ std::optional<Segment> build_segment(const std::string& name, const StatusView& 
       segment.compact = quota_text(*view.quota, false, options);
       segment.importance = 90;
     }
+  } else if (name == "budget") {
+    if (!view.budget) return std::nullopt;
+    segment.full = view.budget->name + " " + budget_bar(view.budget->percent, view.budget->level, 8, options.color);
+    segment.compact = view.budget->name + " " + colored(percent_text(view.budget->percent), view.budget->level, options.color);
+    segment.importance = 80;
   } else if (name == "burn") {
     if (!view.burn_usd_per_hour) return std::nullopt;
     segment.full = "burn $" + fixed(*view.burn_usd_per_hour, 1) + "/h";
@@ -177,7 +195,7 @@ std::size_t escape_length(std::string_view text, std::size_t pos) {
 } // namespace
 
 const std::vector<std::string>& known_segments() {
-  static const std::vector<std::string> k_segments{"model", "context", "cost", "quota", "burn"};
+  static const std::vector<std::string> k_segments{"model", "context", "cost", "quota", "budget", "burn"};
   return k_segments;
 }
 
@@ -236,6 +254,10 @@ std::string render_statusline(const StatusView& view, const std::vector<std::str
   std::vector<Segment> segments;
   for (const auto& name : segment_names) {
     if (auto segment = build_segment(name, view, options)) segments.push_back(std::move(*segment));
+  }
+  if (view.override_left_ms) {
+    const std::string text = std::string(k_warning_sign) + " override " + format_span_compact(*view.override_left_ms);
+    segments.push_back({text, text, 1000});
   }
   if (view.errors_in_last_hour) {
     segments.push_back({std::string(k_warning_sign) + " tw errors", std::string(k_warning_sign), 1000});

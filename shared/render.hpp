@@ -27,6 +27,13 @@ struct QuotaView {
   bool no_plan = false; // API-key users: nothing to show
 };
 
+// The tightest budget, as the statusline shows it.
+struct BudgetView {
+  std::string name;
+  double percent = 0;
+  QuotaLevel level = QuotaLevel::ok; // green below warn, yellow at warn, red at block: as in `tw budget`
+};
+
 // Everything one statusline render shows. Absent values render nothing (never a made-up number).
 struct StatusView {
   std::string model;
@@ -36,6 +43,8 @@ struct StatusView {
   std::optional<QuotaView> quota;       // nothing = no quota data at all (shown as "quota ?")
   std::optional<double> burn_usd_per_hour;
   bool errors_in_last_hour = false;     // hooks logged errors: a marker that is never dropped
+  std::optional<BudgetView> budget;
+  std::optional<EpochMs> override_left_ms; // an active override: a marker that is never dropped
 };
 
 enum class ColorMode { color, plain };
@@ -45,6 +54,9 @@ struct RenderOptions {
   int max_cells = 0; // 0 = no limit
   Thresholds thresholds;
 };
+
+// "[████████░░░░] 67%": a bar of `cells` cells and the percentage, coloured by level (plain: no escapes).
+std::string budget_bar(double percent, QuotaLevel level, int cells, ColorMode mode);
 
 // The segment names statusline.segments accepts, in the default order.
 const std::vector<std::string>& known_segments();

@@ -92,7 +92,7 @@ constexpr const char* k_guard_columns =
     "g.computed_ms, g.level, g.quota_level, g.quota_observed_ms, g.quota_source, g.five_hour_pct, "
     "g.five_hour_resets_ms, g.seven_day_pct, g.seven_day_resets_ms, g.quota_detail, g.quota_note, g.quota_note_ms, "
     "g.quota_previous_level, g.quota_changed_ms, g.budget_level, g.budget_detail, g.today_usd, g.today_start_ms, "
-    "g.burn_usd_per_hour, g.spend_computed_ms";
+    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason";
 
 std::optional<QuotaWindow> window_from_columns(SQLite::Statement& statement, int pct, int resets) {
   auto percent = real_column(statement, pct);
@@ -142,6 +142,8 @@ std::optional<GuardState> guard_from_columns(SQLite::Statement& statement, int f
   g.today_start_ms = int_column(statement, i++);
   g.burn_usd_per_hour = real_column(statement, i++);
   g.spend_computed_ms = int_column(statement, i++);
+  g.override_until_ms = int_column(statement, i++);
+  g.override_reason = text_column(statement, i++).value_or("");
   return g;
 }
 

@@ -37,6 +37,10 @@ struct GuardState {
   std::optional<double> burn_usd_per_hour;
   std::optional<EpochMs> spend_computed_ms;
 
+  // The emergency override (tw override), when one was set.
+  std::optional<EpochMs> override_until_ms;
+  std::string override_reason;
+
   // The quota level as of `now` with the reader's own thresholds: unknown when there is no observation or
   // it is older than twice check_interval; a window whose reset time passed counts as 0 %.
   QuotaLevel quota_level_at(EpochMs now, const Thresholds& thresholds, int check_interval_seconds) const;

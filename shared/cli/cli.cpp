@@ -45,6 +45,7 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
   add_accounting_commands(app, ctx);
   add_settings_command(app, ctx);
   add_usage_command(app, ctx);
+  add_budget_commands(app, ctx);
   add_daemon_command(app, ctx);
   add_demo_command(app, ctx);
   add_doctor_command(app, ctx);

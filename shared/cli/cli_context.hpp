@@ -51,5 +51,7 @@ void add_daemon_command(CLI::App& app, CliContext& ctx);
 void add_demo_command(CLI::App& app, CliContext& ctx);
 void add_doctor_command(CLI::App& app, CliContext& ctx);
 void add_plugin_command(CLI::App& app, CliContext& ctx);
+// tw budget, tw override (budgets and enforcement).
+void add_budget_commands(CLI::App& app, CliContext& ctx);
 
 } // namespace tw

@@ -95,6 +95,28 @@ bool errors_logged_since(const std::filesystem::path& log, EpochMs since) {
   return static_cast<EpochMs>(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000 >= since;
 }
 
+// The budget closest to its block threshold among those that count this session (from the guard row's
+// budget detail, as the last ingest computed it).
+std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::string& session_id) {
+  if (!guard.budget_detail) return std::nullopt;
+  const auto detail = nlohmann::json::parse(*guard.budget_detail, nullptr, false);
+  if (!detail.is_array()) return std::nullopt;
+  std::optional<BudgetView> best;
+  double best_share = -1; // spent as a share of the block threshold: the closest to blocking wins
+  for (const auto& item : detail) {
+    if (!item.is_object() || !item.contains("percent") || !item["percent"].is_number()) continue;
+    const std::string session = item.value("session", "");
+    if (!session.empty() && session != session_id) continue;
+    const double percent = item["percent"].get<double>();
+    const double block_at = item.value("block_at", 90.0);
+    const double share = percent / (block_at > 0 ? block_at : 90.0);
+    if (share <= best_share) continue;
+    best_share = share;
+    best = BudgetView{item.value("name", ""), percent, parse_quota_level(item.value("level", "ok"))};
+  }
+  return best;
+}
+
 } // namespace
 
 std::string handle_statusline(HookCall& call, std::string_view document) {
@@ -153,6 +175,10 @@ std::string handle_statusline(HookCall& call, std::string_view document) {
   if (guard && guard->today_usd && guard->today_start_ms && *guard->today_start_ms == local_day_start_ms(now)) {
     view.today_usd = guard->today_usd;
     view.burn_usd_per_hour = guard->burn_usd_per_hour;
+  }
+  if (guard) {
+    view.budget = tightest_budget(*guard, snapshot.session_id);
+    if (guard->override_until_ms && *guard->override_until_ms > now) view.override_left_ms = *guard->override_until_ms - now;
   }
   view.errors_in_last_hour =
       call.deferred_error.has_value() || errors_logged_since(error_log_path_for(call.db_path()), now - k_error_marker_window_ms);

@@ -1,0 +1,292 @@
+// Budgets and enforcement with the built binaries and a real database: the quota is set through
+// tw-statusline's rate_limits (as Claude Code reports them), spend through transcripts read by `tw ingest`.
+#include "hook/quota_support.hpp"
+
+#include "clock.hpp"
+#include "env.hpp"
+#include "run.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <nlohmann/json.hpp>
+
+using namespace quota_test;
+using Json = nlohmann::json;
+
+namespace {
+
+struct Box : Sandbox {
+  fs::path projects = home / ".claude" / "projects" / "-project";
+
+  Run hook(const std::string& binary, const Json& payload, std::map<std::string, std::string> extra = {}) const {
+    auto env = vars;
+    for (auto& [k, v] : extra) env[k] = v;
+    return run_program(bin(binary), {}, env, payload.dump());
+  }
+  Run tw(const std::vector<std::string>& args) const { return run_program(bin("tw"), args, vars); }
+  void config(const Json& doc) const { spit(project / ".tokenwarden.json", doc.dump(2)); }
+
+  // The quota as Claude Code's statusline input reports it (the real binary stores it and publishes guard.json).
+  void quota(double five_hour, const std::string& session = "s-quota") const {
+    Json doc = Json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/last.json"));
+    doc["session_id"] = session;
+    doc["cost"]["total_cost_usd"] = five_hour / 100.0; // a changed input: a fresh observation
+    doc["rate_limits"] = {{"five_hour", {{"used_percentage", five_hour}, {"resets_at", now_ms() / 1000 + 7200}}},
+                          {"seven_day", {{"used_percentage", 10}, {"resets_at", now_ms() / 1000 + 86400}}}};
+    REQUIRE(run_program(bin("tw-statusline"), {}, vars, doc.dump()).code == 0);
+  }
+
+  // A transcript with one prompt and one answer per entry of `tokens` (input tokens; output 0), then `tw ingest`.
+  void spend(const std::string& session, const std::string& prompt, const std::vector<int>& tokens,
+             const std::string& model = "claude-sonnet-4-5") const {
+    static int serial = 0;
+    const fs::path file = projects / (session + ".jsonl");
+    std::string text = slurp(file);
+    const std::string prompt_id = "p" + std::to_string(++serial);
+    const std::string when = tw::format_iso_utc(now_ms() - 1000);
+    text += Json{{"type", "user"}, {"promptId", prompt_id}, {"sessionId", session}, {"timestamp", when},
+                 {"uuid", "u" + std::to_string(serial)}, {"message", {{"role", "user"}, {"content", prompt}}}}
+                .dump() + "\n";
+    for (int n : tokens) {
+      ++serial;
+      text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "req" + std::to_string(serial)},
+                   {"uuid", "a" + std::to_string(serial)},
+                   {"message", {{"id", "msg" + std::to_string(serial)}, {"role", "assistant"}, {"model", model},
+                                {"content", Json::array()},
+                                {"usage", {{"input_tokens", n}, {"output_tokens", 0}, {"cache_creation_input_tokens", 0},
+                                           {"cache_read_input_tokens", 0}}}}}}
+                  .dump() + "\n";
+    }
+    spit(file, text);
+    const Run ingest = tw({"ingest", "--quiet", projects.string()});
+    REQUIRE(ingest.code == 0);
+  }
+};
+
+Json spawn(const std::string& session, const std::string& model = "", const std::string& type = "Explore",
+           const std::string& id = "toolu_spawn") {
+  Json input = {{"subagent_type", type}, {"description", "look around"}, {"prompt", "find things"}};
+  if (!model.empty()) input["model"] = model;
+  return {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Agent"}, {"tool_input", input},
+          {"tool_use_id", id}, {"prompt_id", "p-now"}, {"cwd", "/tmp"}};
+}
+
+Json prompt(const std::string& session, const std::string& text, const std::string& id = "p-new") {
+  return {{"session_id", session}, {"hook_event_name", "UserPromptSubmit"}, {"prompt", text}, {"prompt_id", id}, {"cwd", "/tmp"}};
+}
+
+Json tool_call(const std::string& session, const std::string& agent_id = "") {
+  Json doc = {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Bash"},
+              {"tool_input", {{"command", "ls"}}}, {"tool_use_id", "toolu_bash"}};
+  if (!agent_id.empty()) doc["agent_id"] = agent_id;
+  return doc;
+}
+
+Json output(const Run& run) {
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  REQUIRE_FALSE(run.out.empty());
+  return Json::parse(run.out);
+}
+
+} // namespace
+
+TEST_CASE("gates: without quota data or budgets every gate prints nothing", "[budgets][gates]") {
+  Box box;
+  for (const auto& [binary, payload] : {std::pair{"tw-pre-spawn", spawn("s1")}, std::pair{"tw-command-start", prompt("s1", "hi")},
+                                        std::pair{"tw-stop", tool_call("s1")}}) {
+    const Run run = box.hook(binary, payload);
+    INFO(binary << ": " << run.out);
+    CHECK(run.code == 0);
+    CHECK(run.out.empty());
+  }
+}
+
+TEST_CASE("gates: at quota CRITICAL a spawn is denied, a prompt blocked, and any tool call stops the session",
+          "[budgets][gates]") {
+  Box box;
+  box.quota(95);
+  const Json denied = output(box.hook("tw-pre-spawn", spawn("s1")));
+  const Json& specific = denied["hookSpecificOutput"];
+  CHECK(specific["permissionDecision"] == "deny");
+  const std::string reason = specific["permissionDecisionReason"];
+  CHECK(reason.rfind("tokenwarden: ", 0) == 0);
+  CHECK(reason.find("95%") != std::string::npos);
+  CHECK(reason.find("critical at 90%") != std::string::npos);
+  CHECK(reason.find("resets in") != std::string::npos);
+  CHECK(reason.find("tw override") != std::string::npos);
+
+  const Json blocked = output(box.hook("tw-command-start", prompt("s1", "carry on")));
+  CHECK(blocked["decision"] == "block");
+  CHECK(blocked["reason"].get<std::string>().find("not sent") != std::string::npos);
+
+  // In a subagent as in the main thread: deny the call and end the session.
+  for (const std::string agent : {"", "a-sub"}) {
+    const Json stop = output(box.hook("tw-stop", tool_call("s1", agent)));
+    CHECK(stop["continue"] == false);
+    CHECK(stop["stopReason"].get<std::string>().find("stops now") != std::string::npos);
+    CHECK(stop["hookSpecificOutput"]["permissionDecision"] == "deny");
+  }
+  // Each action is an event in the hierarchy.
+  const Run events = box.tw({"events", "--json", "--session", "s1"});
+  CHECK(events.out.find("spawn_denied") != std::string::npos);
+  CHECK(events.out.find("prompt_blocked") != std::string::npos);
+  CHECK(events.out.find("session_stopped") != std::string::npos);
+
+  // The switches are the reader's config: auto-stop off leaves tool calls alone, spawn blocking off allows spawns.
+  box.config({{"quota", {{"auto_stop_on_critical", false}, {"block_spawns_on_critical", false}}}});
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.find("\"continue\"") == std::string::npos);
+  CHECK(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_2")).out.find("deny") == std::string::npos);
+}
+
+TEST_CASE("gates: a crossing into WARN is told once, to the main agent and the user", "[budgets][gates]") {
+  Box box;
+  box.quota(50);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  box.quota(85);
+  // A subagent's tool call does not take the notice: it is for the main agent.
+  CHECK(box.hook("tw-stop", tool_call("s1", "a-sub")).out.empty());
+  const Json told = output(box.hook("tw-stop", tool_call("s1")));
+  CHECK(told.value("continue", true));
+  const std::string context = told["hookSpecificOutput"]["additionalContext"];
+  CHECK(context.find("now warn") != std::string::npos);
+  CHECK(context.find("85%") != std::string::npos);
+  CHECK(told["systemMessage"] == context);
+  // Once: the next calls and a spawn (allowed at WARN) print nothing.
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  CHECK(box.hook("tw-pre-spawn", spawn("s1")).out.empty());
+  // Back down is a crossing too.
+  box.quota(20);
+  const Json down = output(box.hook("tw-command-start", prompt("s1", "next")));
+  CHECK(down["hookSpecificOutput"]["additionalContext"].get<std::string>().find("now ok") != std::string::npos);
+}
+
+TEST_CASE("gates: TOKENWARDEN_IGNORE_USAGE and tw override turn them off; an expired override does not",
+          "[budgets][gates]") {
+  Box box;
+  box.quota(97);
+  CHECK(box.hook("tw-stop", tool_call("s1"), {{"TOKENWARDEN_IGNORE_USAGE", "1"}}).out.empty());
+  CHECK(box.hook("tw-pre-spawn", spawn("s1"), {{"TOKENWARDEN_IGNORE_USAGE", "1"}}).out.empty());
+
+  CHECK(box.tw({"override", "--minutes", "1"}).code == 2); // a reason is required
+  const Run set = box.tw({"override", "--minutes", "1", "--reason", "release night"});
+  REQUIRE(set.code == 0);
+  CHECK(set.out.find("release night") != std::string::npos);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  CHECK(box.hook("tw-pre-spawn", spawn("s1")).out.empty());
+  CHECK(box.hook("tw-command-start", prompt("s1", "go")).out.empty());
+  CHECK(box.tw({"budget"}).out.find("Override active") != std::string::npos);
+  {
+    SQLite::Database db(box.db.string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM events WHERE name = 'override' AND detail LIKE '%release night%'")
+              .getInt() == 1);
+  }
+
+  // 90 s later (the same hook, in process with a later clock; the observation is still fresh) it has expired.
+  tw::MapEnv env(box.vars);
+  tw::FixedClock later(now_ms() + 90000);
+  const auto expired = tw::run_hook_on(tw::Hook::stop, tool_call("s1").dump(), env, later);
+  CHECK(expired.out.find("\"continue\":false") != std::string::npos);
+
+  CHECK(box.tw({"override", "--clear"}).code == 0);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.find("\"continue\":false") != std::string::npos);
+}
+
+TEST_CASE("budgets: a budget filtered by command counts only that command and blocks only its prompts",
+          "[budgets][gates]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "review"}, {"window", "day"}, {"command", "/review"}, {"tokens", 1000},
+                            {"enforcement", "block"}}}}});
+  box.spend("s1", "/review the diff", {600, 500});
+  box.spend("s1", "just chat", {40000});
+  const Json report = Json::parse(box.tw({"budget", "--json"}).out);
+  REQUIRE(report["budgets"].size() == 1);
+  CHECK(report["budgets"][0]["spent"] == 1100);
+  CHECK(report["budgets"][0]["level"] == "critical");
+
+  const Json blocked = output(box.hook("tw-command-start", prompt("s2", "/review again")));
+  CHECK(blocked["decision"] == "block");
+  const std::string reason = blocked["reason"];
+  CHECK(reason.find("\"review\"") != std::string::npos);
+  CHECK(reason.find("1,100 of 1,000 tokens (110%)") != std::string::npos);
+  CHECK(reason.find("resets in") != std::string::npos);
+  // Other prompts pass (the crossing notice rides along, as context, not as a block).
+  const Run other = box.hook("tw-command-start", prompt("s2", "something else", "p-other"));
+  CHECK(other.out.find("\"block\"") == std::string::npos);
+}
+
+TEST_CASE("budgets: a spawn is denied when spend plus its expected cost reaches the block threshold",
+          "[budgets][gates]") {
+  Box box;
+  Json budgets = {{{"name", "daily"}, {"window", "day"}, {"tokens", 10000}, {"enforcement", "block"}}};
+  box.config({{"budgets", budgets}, {"spawn_estimate", 1000}});
+  box.spend("s1", "work", {5000});
+  box.hook("tw-stop", tool_call("s1")); // takes any notice
+  CHECK(box.hook("tw-pre-spawn", spawn("s1")).out.empty()); // 5,000 + 1,000 = 60%
+
+  box.config({{"budgets", budgets}, {"spawn_estimate", 4500}});
+  const Json denied = output(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_3")));
+  const std::string reason = denied["hookSpecificOutput"]["permissionDecisionReason"];
+  CHECK(reason.find("Explore subagent is denied") != std::string::npos);
+  CHECK(reason.find("5,000 + 4,500 expected of 10,000 tokens (95%)") != std::string::npos);
+
+  // Learned: earlier Explore agents cost 800 tokens each (median), so the next one fits again.
+  for (const std::string agent : {"aaa", "bbb", "ccc"}) {
+    const fs::path dir = box.projects / "s0" / "subagents";
+    spit(dir / ("agent-" + agent + ".meta.json"), R"({"agentType": "Explore"})");
+    spit(dir / ("agent-" + agent + ".jsonl"),
+         Json{{"type", "assistant"}, {"sessionId", "s0"}, {"agentId", agent}, {"isSidechain", true},
+              {"timestamp", tw::format_iso_utc(now_ms() - 86400000LL * 3)}, {"requestId", "r-" + agent},
+              {"message", {{"id", "m-" + agent}, {"role", "assistant"}, {"model", "claude-haiku-4-5"}, {"content", Json::array()},
+                           {"usage", {{"input_tokens", 800}, {"output_tokens", 0}}}}}}
+                 .dump() + "\n");
+  }
+  REQUIRE(box.tw({"ingest", "--quiet", box.projects.string()}).code == 0);
+  CHECK(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_4")).out.find("deny") == std::string::npos);
+}
+
+TEST_CASE("budgets: at WARN a downshift rule rewrites the spawn's model", "[budgets][gates]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "weekly"}, {"window", "week"}, {"tokens", 10000}}}},
+              {"downshift", {{{"from", "opus"}, {"to", "sonnet"}}}},
+              {"spawn_estimate", 100}});
+  box.spend("s1", "work", {8500});
+  box.hook("tw-stop", tool_call("s1")); // takes the WARN notice
+  const Json rewritten = output(box.hook("tw-pre-spawn", spawn("s1", "opus")));
+  const Json& specific = rewritten["hookSpecificOutput"];
+  CHECK(specific["permissionDecision"] == "allow");
+  CHECK(specific["updatedInput"]["model"] == "sonnet");
+  CHECK(specific["updatedInput"]["subagent_type"] == "Explore"); // the rest of the input is kept
+  CHECK(specific["additionalContext"].get<std::string>().find("instead of opus") != std::string::npos);
+  // No rule for haiku: no opinion.
+  CHECK(box.hook("tw-pre-spawn", spawn("s1", "haiku", "Explore", "toolu_5")).out.empty());
+}
+
+TEST_CASE("budgets: a stop_running budget over its threshold stops that session at its next tool call",
+          "[budgets][gates]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "per-session"}, {"window", "session"}, {"tokens", 1000}, {"stop_running", true}}}}});
+  box.spend("s1", "big", {2000});
+  box.spend("s2", "small", {10});
+  const Json stop = output(box.hook("tw-stop", tool_call("s1", "a-sub")));
+  CHECK(stop["continue"] == false);
+  CHECK(stop["stopReason"].get<std::string>().find("per-session") != std::string::npos);
+  const Run other = box.hook("tw-stop", tool_call("s2", "a-sub"));
+  CHECK(other.out.empty());
+}
+
+TEST_CASE("budgets: tw budget and the statusline colour a budget the same", "[budgets][statusline]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "daily"}, {"window", "day"}, {"tokens", 10000}}}}});
+  box.spend("s1", "work", {8500}); // 85%: yellow
+  const Run table = box.tw({"budget", "--color"});
+  INFO(table.out);
+  CHECK(table.out.find("daily  \x1b[33m[██████████░░] 85%\x1b[0m") != std::string::npos);
+  CHECK(table.out.find("8,500 / 10,000 tokens") != std::string::npos);
+  CHECK(box.tw({"budget", "--no-color"}).out.find("daily  [██████████░░] 85%") != std::string::npos);
+
+  Json input = Json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/last.json"));
+  input["session_id"] = "s1";
+  const Run line = run_program(bin("tw-statusline"), {}, box.vars, input.dump());
+  INFO(line.out);
+  CHECK(line.out.find("daily \x1b[33m[███████░] 85%\x1b[0m") != std::string::npos);
+}
