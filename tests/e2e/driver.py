@@ -24,6 +24,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import e2e  # noqa: E402
+import standin  # noqa: E402
 from e2e import Failure, Sandbox  # noqa: E402
 
 SCENARIOS = {}
@@ -437,6 +438,155 @@ def s_token_totals(ctx):
             check(got == served, "tokenwarden's totals differ from the served usage:\n"
                   f"  served:   {json.dumps({f'{a}/{m}': v for (a, m), v in served.items()})}\n"
                   f"  recorded: {json.dumps({f'{a}/{m}': v for (a, m), v in got.items()})}")
+
+
+# ---------------------------------------------------------------- scenarios 7-: plan quota and budgets
+# The usage endpoint is tests/quota/usage_stub.py on loopback (Sandbox(quota=True)); the test moves the quota
+# with sb.refresh_quota(), i.e. `tw usage --refresh` as the daemon would run it (TOKENWARDEN_NO_DAEMON=1 keeps
+# the real daemon out, so every refresh is the test's). The scripted turns wait for the test at a Bash call
+# (standin.WAIT_GO) or loop with marker files (standin.loop_command) so the flip lands at a known point.
+
+def gate_file(sb: Sandbox, name: str) -> str:
+    return os.path.join(sb.proj, standin.GATE_DIR, name)
+
+
+def wait_gate(sb: Sandbox, proc, name: str, timeout=45):
+    """Waits for the scripted Bash call to create tw-e2e/<name>; fails early when claude -p exits first."""
+    def ready():
+        if proc.poll() is not None:
+            raise Failure(f"claude -p exited (rc={proc.returncode}) before the scripted turn reached "
+                          f"{standin.GATE_DIR}/{name}; see {sb.artifacts}/{proc.tw_name}.stdout")
+        return os.path.exists(gate_file(sb, name))
+    e2e.wait_for(ready, timeout, interval=0.05, what=f"the scripted tool call to create {standin.GATE_DIR}/{name}")
+
+
+def open_gate(sb: Sandbox):
+    with open(gate_file(sb, "go"), "w"):
+        pass
+
+
+def tool_results(request: dict) -> list[tuple[dict, str]]:
+    """(block, text) of every tool_result after the request's last assistant message (2.1.330 may append
+    hook context as further messages after the one that holds the tool results)."""
+    msgs = request["body"]["messages"]
+    last_assistant = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=-1)
+    out = []
+    for m in msgs[last_assistant + 1:]:
+        for b in m.get("content") if isinstance(m.get("content"), list) else []:
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                c = b.get("content")
+                text = c if isinstance(c, str) else " ".join(x.get("text", "") for x in c or [] if isinstance(x, dict))
+                out.append((b, text))
+    return out
+
+
+def request_texts(request: dict, since_message: int = 0) -> str:
+    """Every text the request's messages carry from index `since_message` on (prompts, tool results,
+    system reminders), as one string."""
+    parts = []
+    for m in request["body"]["messages"][since_message:]:
+        c = m.get("content")
+        if isinstance(c, str):
+            parts.append(c)
+            continue
+        for b in c or []:
+            if not isinstance(b, dict):
+                continue
+            if b.get("type") == "text":
+                parts.append(b.get("text", ""))
+            elif b.get("type") == "tool_result":
+                rc = b.get("content")
+                parts.append(rc if isinstance(rc, str) else " ".join(
+                    x.get("text", "") for x in rc or [] if isinstance(x, dict)))
+    return "\n".join(parts)
+
+
+def guard_events(sb: Sandbox, name: str, session_id=None):
+    sql = "SELECT * FROM events WHERE event_type='warning' AND name=?"
+    params = [name]
+    if session_id:
+        sql += " AND session_id=?"
+        params.append(session_id)
+    return db_rows(sb, sql, tuple(params))
+
+
+def quota_state(sb: Sandbox) -> dict:
+    r = sb.run_tw("usage", "--json")
+    with open(os.path.join(sb.artifacts, "tw_usage.json"), "w") as f:
+        f.write(r.stdout)
+    return json.loads(r.stdout)
+
+
+@scenario("quota_critical_spawn_denied")
+def s_quota_critical_spawn_denied(ctx):
+    """Plan quota turns CRITICAL mid-turn: tw-pre-spawn denies the next Agent call, its reason reaches the model."""
+    with ctx.sandbox(quota=True) as sb:
+        # Only the spawn gate may act: with auto_stop_on_critical tw-stop would stop the session on this very
+        # Agent call. (The prompt gate blocks at CRITICAL, so the quota turns critical after the prompt.)
+        sb.project_config({"quota": {"auto_stop_on_critical": False}})
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        proc = sb.start_print("[[mock:gate_spawn]] wait for the test, then delegate", "run")
+        wait_gate(sb, proc, "waiting")
+        doc = sb.refresh_quota(five_hour=95, seven_day=20)
+        check(doc.get("state") == "critical", f"`tw usage` state at 95 % is {doc.get('state')!r}, not critical: {doc}")
+        open_gate(sb)
+        r = sb.wait_print(proc, 60)
+        res = sb.result_json(r)
+        wait_hooks_settled(sb)
+        check(r.returncode == 0 and not res.get("is_error"),
+              f"claude -p failed: rc={r.returncode} result={json.dumps(res)[:800]}")
+        check(res.get("terminal_reason") != "hook_stopped",
+              f"the session was stopped although auto_stop_on_critical is false: {json.dumps(res)[:800]}")
+        pre = hook_events(sb, "PreToolUse", tool_name="Agent")
+        check(len(pre) == 1, f"expected one PreToolUse(Agent), got {len(pre)}")
+        tuid = pre[0]["tool_use_id"]
+        check(not hook_events(sb, "SubagentStart"), "a subagent started although the spawn was denied")
+        reqs = sb.requests()
+        check(not [q for q in reqs if q["agent"] == "sub"], "the stand-in served a subagent request")
+        nxt = [q for q in reqs if q["agent"] == "main" and q["marker"] == "gate_spawn" and q["step"] == 2]
+        check(nxt, f"no request after the Agent call (steps seen: {[q['step'] for q in reqs if q['agent'] == 'main']})")
+        results = tool_results(nxt[0])
+        check(results, "the request after the Agent call carries no tool_result: "
+              f"{json.dumps(nxt[0]['body']['messages'][-3:])[:1500]}")
+        block, text = results[0]
+        check(block.get("is_error") is True, f"the Agent tool_result is not an error: {json.dumps(block)[:600]}")
+        check("tokenwarden:" in text and "quota" in text[text.find("tokenwarden:"):],
+              f"the Agent tool error does not carry tokenwarden's quota reason: {text!r}")
+        e2e.log(f"the model was told: {text!r}")
+        sid = res["session_id"]
+        spawn = db_rows(sb, "SELECT * FROM events WHERE session_id=? AND event_type='agent_spawn_start' AND tool_use_id=?",
+                        (sid, tuid))
+        check(spawn and spawn[0]["status"] == "denied",
+              f"agent_spawn_start for {tuid} is not recorded as denied: {spawn}")
+        check(guard_events(sb, "spawn_denied", sid), "no spawn_denied warning event recorded")
+        check(not guard_events(sb, "session_stopped", sid), "tw-stop recorded session_stopped with auto_stop_on_critical off")
+
+
+@scenario("budget_prompt_blocked")
+def s_budget_prompt_blocked(ctx):
+    """A day budget with enforcement block, over its limit after `tw ingest`: the next prompt is blocked before any API call."""
+    with ctx.sandbox() as sb:
+        sb.project_config({"budgets": [{"name": "tiny", "window": "day", "tokens": 100, "enforcement": "block"}]})
+        res1 = run_ok(sb, "[[mock:text]] spend some tokens", "first")
+        wait_hooks_settled(sb)
+        served = sum(u["usage"]["input_tokens"] + u["usage"]["output_tokens"] + u["usage"]["cache_creation_input_tokens"]
+                     + u["usage"]["cache_read_input_tokens"] for u in sb.usage() if u["agent"] == "main")
+        check(served > 100, f"the first run was served only {served} tokens")
+        sb.run_tw("ingest")
+        spent = db_rows(sb, "SELECT COALESCE(SUM(input_tokens + output_tokens + cache_5m_tokens + cache_1h_tokens + "
+                            "cache_read_tokens), 0) AS t FROM usage_records WHERE session_id=?", (res1["session_id"],))
+        check(spent[0]["t"] > 100, f"`tw ingest` stored {spent[0]['t']} tokens for the first session (served {served})")
+        before = len([q for q in sb.requests() if q["agent"] != "side"])
+        r = sb.run_print("hello", "second")
+        res = sb.result_json(r)
+        msgs = [q for q in sb.requests() if q["agent"] != "side"]
+        check(len(msgs) == before, f"{len(msgs) - before} Messages API call(s) although the budget blocks the prompt")
+        text = res.get("result") or ""
+        check("tiny" in text and "tokenwarden:" in text,
+              f"the result does not report tokenwarden's block naming the budget: {json.dumps(res)[:800]}")
+        check(res.get("num_turns") == 0, f"num_turns {res.get('num_turns')} after a blocked prompt")
+        e2e.log(f"second run: rc={r.returncode}, result {text!r}")
+        check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
 
 
 # ---------------------------------------------------------------- main

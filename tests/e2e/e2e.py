@@ -24,10 +24,14 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "quota"))
 import standin  # noqa: E402
+import usage_stub  # noqa: E402
 
 SKIP_RC = 77            # ctest SKIP_RETURN_CODE
 DUMMY_KEY = "sk-ant-api03-" + "e2e" * 14 + "-tokenwardenAA"  # not a real key; never leaves loopback
+# The OAuth token of the fake Claude.ai login (quota scenarios); only the usage stub on loopback sees it.
+FAKE_OAUTH_TOKEN = "sk-ant-oat01-E2EQUOTATOKEN-" + "5e2e" * 6
 NPM_PACKAGE = "@anthropic-ai/claude-code"
 
 # Every hook event the pinned CLI knows (claude-code-protocol.md 1.2); the recorder gets all of them.
@@ -228,7 +232,12 @@ class Sandbox:
     """
 
     def __init__(self, claude: str, artifacts: str, bin_dir: str | None = None, tw: str | None = None,
-                 record: bool = True, record_statusline: bool = False, keep: bool = False):
+                 record: bool = True, record_statusline: bool = False, keep: bool = False,
+                 quota: bool = False, daemon: bool = False):
+        """quota=True: a usage-endpoint stub (tests/quota/usage_stub.py) on loopback and a fake Claude.ai
+        login, both in the environment of claude, its hooks and `tw` (TOKENWARDEN_USAGE_URL,
+        TOKENWARDEN_CREDENTIALS); unless daemon=True also TOKENWARDEN_NO_DAEMON=1, so the test drives every
+        quota refresh itself."""
         self.claude = claude
         self.bin_dir = bin_dir
         self.tw = tw
@@ -247,9 +256,24 @@ class Sandbox:
         self.record_statusline = record_statusline
         self.tmux_socket = None
         self.server = None
+        self.usage_stub = None
+        self.credentials = None
+        self.no_daemon = quota and not daemon
+        self.procs: list[subprocess.Popen] = []
         for d in (self.config, self.proj):
             os.makedirs(d)
         self.server, self.port = standin.serve(os.path.join(self.artifacts))
+        if quota:
+            self.usage_stub = usage_stub.serve(os.path.join(self.artifacts, "usage_endpoint.log"), FAKE_OAUTH_TOKEN)
+            self.usage_stub.set_percent(five_hour=10, seven_day=20)
+            self.credentials = os.path.join(self.root, "credentials.json")
+            fd = os.open(self.credentials, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"claudeAiOauth": {"accessToken": FAKE_OAUTH_TOKEN,
+                                             "refreshToken": "sk-ant-ort01-E2E-NEVER-USED",
+                                             "expiresAt": int((time.time() + 86400) * 1000),
+                                             "scopes": ["user:inference", "user:profile"],
+                                             "subscriptionType": "max"}}, f)
         self._write_world()
 
     # -- world
@@ -328,6 +352,11 @@ class Sandbox:
             "NO_PROXY": "127.0.0.1,localhost",
             "TOKENWARDEN_DB": self.db,
         }
+        if self.usage_stub:
+            e["TOKENWARDEN_USAGE_URL"] = self.usage_stub.url
+            e["TOKENWARDEN_CREDENTIALS"] = self.credentials
+        if self.no_daemon:
+            e["TOKENWARDEN_NO_DAEMON"] = "1"
         if os.path.exists(self.decisions_path):
             e["TW_TEST_DECISIONS"] = self.decisions_path
         if self.record:
@@ -361,6 +390,79 @@ class Sandbox:
             return json.loads(r.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise Failure(f"claude -p printed no JSON result: rc={r.returncode}\n{r.stdout[-1500:]}\n{r.stderr[-1500:]}")
+
+    def start_print(self, prompt: str, name: str, extra_args=(), env=None) -> subprocess.Popen:
+        """`claude -p <prompt>` in the background (the test acts while it runs); finish with wait_print()."""
+        args = self.claude_args("-p", prompt, "--output-format", "json", *extra_args)
+        out = open(os.path.join(self.artifacts, f"{name}.stdout"), "w")
+        err = open(os.path.join(self.artifacts, f"{name}.stderr"), "w")
+        p = subprocess.Popen(args, cwd=self.proj, env=self.env(env), stdout=out, stderr=err, text=True,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        err.close()
+        p.tw_name, p.tw_started = name, time.time()
+        self.procs.append(p)
+        log(f"{name}: claude -p started (pid {p.pid})")
+        return p
+
+    def wait_print(self, p: subprocess.Popen, timeout: float) -> subprocess.CompletedProcess:
+        """Waits for a start_print() run; on timeout kills its process group and raises Failure."""
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(p)
+            raise Failure(f"{p.tw_name}: claude -p still running after {timeout:.0f}s (killed)")
+        log(f"{p.tw_name}: claude -p rc={rc} after {time.time() - p.tw_started:.1f}s")
+        with open(os.path.join(self.artifacts, f"{p.tw_name}.stdout")) as f:
+            stdout = f.read()
+        with open(os.path.join(self.artifacts, f"{p.tw_name}.stderr")) as f:
+            stderr = f.read()
+        return subprocess.CompletedProcess(p.args, rc, stdout, stderr)
+
+    # -- tokenwarden configuration and `tw`
+    def project_config(self, obj: dict):
+        """<project>/.tokenwarden.json"""
+        self.write_json(os.path.join(self.proj, ".tokenwarden.json"), obj)
+        shutil.copy2(os.path.join(self.proj, ".tokenwarden.json"), os.path.join(self.artifacts, "project.tokenwarden.json"))
+
+    def user_config(self, obj: dict):
+        """$HOME/.config/tokenwarden/config.json (XDG_CONFIG_HOME is not set in the sandbox)."""
+        d = os.path.join(self.home, ".config", "tokenwarden")
+        os.makedirs(d, exist_ok=True)
+        self.write_json(os.path.join(d, "config.json"), obj)
+
+    def run_tw(self, *args, env=None, timeout=60, check=True) -> subprocess.CompletedProcess:
+        """`tw ARGS` with the sandbox's environment in the project; every call is logged to tw_calls.log."""
+        if not self.tw:
+            raise Failure("no tw binary given")
+        t0 = time.time()
+        r = subprocess.run([self.tw, *args], capture_output=True, text=True, timeout=timeout,
+                           env=self.env(env), cwd=self.proj, stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.artifacts, "tw_calls.log"), "a") as f:
+            f.write(f"$ tw {' '.join(args)}{'  (env ' + json.dumps(env) + ')' if env else ''}\n"
+                    f"# rc={r.returncode} in {time.time() - t0:.2f}s at {time.strftime('%H:%M:%S')}\n"
+                    f"{r.stdout}{('# stderr:' + chr(10) + r.stderr) if r.stderr else ''}\n")
+        if check and r.returncode != 0:
+            raise Failure(f"`tw {' '.join(args)}` exited {r.returncode}: {(r.stderr or r.stdout).strip()[:800]}")
+        return r
+
+    def refresh_quota(self, five_hour=None, seven_day=None) -> dict:
+        """Makes the usage stub answer these utilizations, then `tw usage --refresh --json` (as the daemon
+        would) so the store and guard.json have them. The refresh runs with TOKENWARDEN_TEST_INTERVALS=check=1:
+        the endpoint is asked although the last ask was less than quota.check_interval ago (the hooks keep
+        the configured interval, so the observation stays fresh for them). Returns `tw usage --json`."""
+        if not self.usage_stub:
+            raise Failure("refresh_quota needs Sandbox(quota=True)")
+        self.usage_stub.set_percent(five_hour=five_hour, seven_day=seven_day)
+        r = self.run_tw("usage", "--refresh", "--json", env={"TOKENWARDEN_TEST_INTERVALS": "check=1"})
+        try:
+            doc = json.loads(r.stdout)
+        except ValueError:
+            raise Failure(f"`tw usage --refresh --json` printed no JSON: {r.stdout[:500]}")
+        outcome = (doc.get("refresh") or {}).get("outcome")
+        if outcome != "fetched":
+            raise Failure(f"`tw usage --refresh` did not fetch (outcome {outcome!r}): {json.dumps(doc)[:800]}")
+        return doc
 
     # -- tmux
     def tmux(self, *args, check=True) -> subprocess.CompletedProcess:
@@ -452,6 +554,12 @@ class Sandbox:
 
     # -- cleanup
     def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                _kill_group(p)
+        if self.usage_stub:
+            self.usage_stub.close()
+            self.usage_stub = None
         if self.tmux_socket:
             subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"], capture_output=True, timeout=30)
             self.tmux_socket = None
@@ -478,6 +586,21 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _kill_group(p: subprocess.Popen):
+    """Ends a process started by this suite with start_new_session=True, and its children."""
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _shq(s: str) -> str:

@@ -67,6 +67,30 @@ def _agent(background: bool, model: str | None = None):
     return _tool("Agent", inp)
 
 
+# Scripts the quota/budget scenarios synchronise with: files under <project>/tw-e2e/ (relative to the
+# Bash tool's cwd, the project, for main and subagents alike).
+GATE_DIR = "tw-e2e"
+# Bash that says it is waiting (tw-e2e/waiting) and blocks until the test creates tw-e2e/go (30 s at most):
+# the test changes the quota state while the turn is in the middle of this tool call.
+WAIT_GO = (f"mkdir -p {GATE_DIR} && touch {GATE_DIR}/waiting && "
+           f"for i in $(seq 600); do [ -e {GATE_DIR}/go ] && break; sleep 0.05; done; echo go")
+LOOP_STEPS = 12
+LOOP_SLEEP_S = 3
+LOOP_SUB_PROMPT = "[[mock:loop_sub]] Run the scripted loop of sleeping commands and report."
+
+
+def loop_command(who: str, k: int) -> str:
+    """Step k of a looping agent: marks its start and end around a sleep, so the test knows which tool
+    calls ran (a started-* file exists only when the PreToolUse hooks let the call through)."""
+    return (f"mkdir -p {GATE_DIR} && touch {GATE_DIR}/started-{who}-{k} && sleep {LOOP_SLEEP_S} && "
+            f"touch {GATE_DIR}/done-{who}-{k} && echo {who} {k}")
+
+
+def _loop(who: str) -> list[list[dict]]:
+    return [[_tool("Bash", {"command": loop_command(who, k), "description": f"Loop step {k} of {who}"})]
+            for k in range(1, LOOP_STEPS + 1)]
+
+
 SCRIPTS: dict[str, list[list[dict]]] = {
     "text": [[_text("MOCK_FINAL: plain text answer.")]],
     "bash": [
@@ -114,12 +138,27 @@ SCRIPTS: dict[str, list[list[dict]]] = {
         [_tool("Bash", {"command": "echo from-skill", "description": "Print from-skill"})],
         [_text("MOCK_FINAL: the skill ran a command.")],
     ],
+    # quota/budget scenarios: wait for the test's go, then spawn (the spawn gate acts on the new state)
+    "gate_spawn": [
+        [_tool("Bash", {"command": WAIT_GO, "description": "Wait for the test"})],
+        [_text("Delegating now."), _agent(False)],
+        [_text("MOCK_FINAL: the spawn was answered.")],
+    ],
+    # a background subagent running a loop of sleeping Bash calls while the main agent runs its own
+    "loop_main": [
+        [_text("Starting a background worker."),
+         _tool("Agent", {"description": "Loop in background", "prompt": LOOP_SUB_PROMPT,
+                         "subagent_type": "general-purpose", "run_in_background": True})],
+        *_loop("main"),
+        [_text("MOCK_FINAL: the main loop finished.")],
+    ],
     # subagent scripts (selected by the marker in the Agent prompt)
     "sub": [
         [_tool("Bash", {"command": "echo from-sub", "description": "Print from-sub"})],
         [_text("SUB_FINAL: printed from-sub.")],
     ],
     "sub_text": [[_text("SUB_FINAL: nothing to run.")]],
+    "loop_sub": [*_loop("sub"), [_text("SUB_FINAL: the loop finished.")]],
 }
 
 # Markers answered with an HTTP error instead of a message (StopFailure capture).

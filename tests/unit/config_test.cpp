@@ -60,7 +60,7 @@ TEST_CASE("no files: every default, no problems", "[config]") {
   CHECK(config.quota.warn_threshold == 80);
   CHECK(config.quota.critical_threshold == 90);
   CHECK(config.quota.check_interval == 120);
-  CHECK(config.statusline.segments == std::vector<std::string>{"model", "context", "cost", "quota", "burn"});
+  CHECK(config.statusline.segments == std::vector<std::string>{"model", "context", "cost", "quota", "budget", "burn"});
   CHECK(config.budgets.empty());
   CHECK_FALSE(config.has_errors());
 }
@@ -154,7 +154,7 @@ TEST_CASE("a wrong type names the key and keeps the default", "[config]") {
   CHECK(config.quota.check_interval == 120);
   CHECK(config.timezone == "local");
   CHECK(config.budgets.empty());
-  CHECK(config.statusline.segments.size() == 5);
+  CHECK(config.statusline.segments.size() == 6);
 }
 
 TEST_CASE("an integral float is an integer; a group that is not an object is an error", "[config]") {
