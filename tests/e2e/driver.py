@@ -589,6 +589,145 @@ def s_budget_prompt_blocked(ctx):
         check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
 
 
+def loop_markers(sb: Sandbox) -> dict:
+    """{'started': {who: {k: mtime}}, 'done': {who: {k: mtime}}} of the loop scripts' marker files."""
+    out = {"started": {"main": {}, "sub": {}}, "done": {"main": {}, "sub": {}}}
+    d = os.path.join(sb.proj, standin.GATE_DIR)
+    for name in os.listdir(d) if os.path.isdir(d) else []:
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] in out and parts[1] in ("main", "sub") and parts[2].isdigit():
+            try:
+                out[parts[0]][parts[1]][int(parts[2])] = os.path.getmtime(os.path.join(d, name))
+            except OSError:
+                pass
+    return out
+
+
+FIXTURES_E2E = os.path.join(e2e.REPO, "tests", "fixtures", "e2e")
+
+
+def save_fixture(ctx, sb: Sandbox, name: str, obj: dict):
+    """Writes a redacted record of what the CLI did to the artifacts, and with --save-fixtures to
+    tests/fixtures/e2e/<name>.json (paths rewritten like capture.py, per-process tokens redacted)."""
+    import capture
+    rw = capture.Rewriter(sb)
+
+    def clean(o):
+        if isinstance(o, dict):
+            return {k: (capture.redact(k, v) if isinstance(v, str) and k.isupper() else clean(v)) for k, v in o.items()}
+        if isinstance(o, list):
+            return [clean(x) for x in o]
+        return o
+    doc = rw.obj(clean(obj))
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    check(e2e.FAKE_OAUTH_TOKEN not in text and e2e.DUMMY_KEY not in text, "a token would end up in the fixture")
+    with open(os.path.join(sb.artifacts, f"fixture_{name}.json"), "w", encoding="utf-8") as f:
+        f.write(text)
+    if ctx.args.save_fixtures:
+        os.makedirs(FIXTURES_E2E, exist_ok=True)
+        with open(os.path.join(FIXTURES_E2E, f"{name}.json"), "w", encoding="utf-8") as f:
+            f.write(text)
+        e2e.log(f"fixture written: {os.path.join(FIXTURES_E2E, name + '.json')}")
+
+
+def rerun_hook(sb: Sandbox, binary: str, payload: dict) -> dict:
+    """Runs one of our hook binaries on a recorded payload with the sandbox's environment (what it answers
+    now, e.g. for the fixture); returns {rc, stdout, stderr}."""
+    r = subprocess.run([os.path.join(sb.bin_dir, binary)], input=json.dumps(payload), capture_output=True, text=True,
+                       timeout=30, env=sb.env({"CLAUDE_PROJECT_DIR": sb.proj}), cwd=sb.proj)
+    try:
+        out = json.loads(r.stdout) if r.stdout.strip() else None
+    except ValueError:
+        out = r.stdout
+    return {"rc": r.returncode, "stdout": out, "stderr": r.stderr}
+
+
+def trim_request(q: dict, last=3) -> dict:
+    import capture
+    msgs = q["body"].get("messages") or []
+    return {"seq": q["seq"], "agent": q["agent"], "marker": q["marker"], "step": q["step"],
+            "messages_total": len(msgs), "last_messages": capture.trim_body({"messages": msgs[-last:]}, 1200)["messages"]}
+
+
+@scenario("quota_stop_all_agents")
+def s_quota_stop_all_agents(ctx):
+    """Quota goes CRITICAL while a main agent and a background subagent loop over Bash: tw-stop stops both at their next tool call."""
+    slack = standin.LOOP_SLEEP_S - 1.2  # the flip happens with at least this long left in both agents' sleeps
+    with ctx.sandbox(quota=True) as sb:
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
+
+        def both_sleeping():
+            if proc.poll() is not None:
+                raise Failure(f"claude -p exited (rc={proc.returncode}) before both loops ran; see {sb.artifacts}/run.stdout")
+            m, now, at = loop_markers(sb), time.time(), {}
+            for who, min_k in (("main", 1), ("sub", 2)):  # the subagent has made a few requests by then
+                started = m["started"][who]
+                if not started:
+                    return None
+                k = max(started)
+                if k < min_k or k in m["done"][who] or now - started[k] > slack:
+                    return None
+                at[who] = k
+            return at
+        at_flip = e2e.wait_for(both_sleeping, 60, interval=0.05,
+                               what="the main agent and the subagent both inside a loop step (sub at step 2+)")
+        seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
+        t_flip = time.time()
+        doc = sb.refresh_quota(five_hour=95, seven_day=20)
+        t_armed = time.time()
+        check(doc.get("state") == "critical", f"`tw usage` state at 95 % is {doc.get('state')!r}: {doc}")
+        e2e.log(f"flipped to 95 % at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
+        try:
+            r = sb.wait_print(proc, 30)
+        except Failure as e:
+            raise Failure(f"{e}: the loops went on after the quota turned critical "
+                          f"(markers: {json.dumps(loop_markers(sb)['started'])})")
+        t_exit = time.time()
+        time.sleep(1.0)  # a tool call let through at the end would have created its marker by now
+        res = sb.result_json(r)
+        wait_hooks_settled(sb)
+        markers = loop_markers(sb)
+        after = {who: sorted(k for k in markers["started"][who] if k > at_flip[who]) for who in ("main", "sub")}
+        reqs = sb.requests()
+        late = [q for q in reqs if q["seq"] > seq_at_flip and q["agent"] != "side"]
+        per_agent: dict = {}
+        for q in late:
+            per_agent.setdefault("main" if q["agent"] == "main" else f"sub:{q['agent_id']}", []).append(q)
+        sid = res.get("session_id")
+        stopped = guard_events(sb, "session_stopped") if os.path.exists(sb.db) else []
+        post_flip_pre = [h for h in sb.hooks() if h["event"] == "PreToolUse" and h["time"] >= t_armed]
+
+        fixture = {
+            "what": "quota_stop_all_agents: `claude -p` (CLI " + ctx.args.cli_version + ") with a main agent and a "
+                    "background subagent each looping over `sleep` Bash calls; the plan quota is flipped from 10 % to "
+                    "95 % (critical at 90 %) by `tw usage --refresh` while both are inside a Bash call.",
+            "flip": {"loop_step_at_flip": at_flip, "request_seq_at_flip": seq_at_flip,
+                     "exit_after_flip_s": round(t_exit - t_flip, 2)},
+            "result": res,
+            "tool_calls_started_after_flip": after,
+            "requests_after_flip": [trim_request(q) for q in late],
+            "pretooluse_payloads_after_flip": [{"time_after_flip_s": round(h["time"] - t_flip, 2),
+                                                "payload": h["payload"]} for h in post_flip_pre],
+            "session_stopped_events": [{k: e.get(k) for k in ("hook", "agent_id", "name", "detail")} for e in stopped],
+        }
+        for h in post_flip_pre:  # what tw-stop answers to those calls (re-run on the recorded stdin)
+            who = "sub" if h["payload"].get("agent_id") else "main"
+            fixture.setdefault("tw_stop_answer_now", {}).setdefault(who, rerun_hook(sb, "tw-stop", h["payload"]))
+        save_fixture(ctx, sb, "quota_stop_all_agents", fixture)
+
+        check(not after["main"] and not after["sub"],
+              f"tool calls ran after the quota turned critical: started after the flip {after}")
+        check(t_exit - t_flip <= 10, f"claude -p exited {t_exit - t_flip:.1f}s after the flip (limit 10 s)")
+        too_many = {a: [(q["seq"], q["marker"], q["step"]) for q in qs] for a, qs in per_agent.items() if len(qs) > 1}
+        check(not too_many, f"more than one request per agent after the flip: {too_many}")
+        check(res.get("terminal_reason") == "hook_stopped" or "tokenwarden:" in json.dumps(res),
+              f"the result does not say tokenwarden stopped the run: {json.dumps(res)[:800]}")
+        check(stopped, "no session_stopped warning event recorded by tw-stop")
+        e2e.log(f"after the flip: requests {[(a, len(q)) for a, q in per_agent.items()]}, exit after {t_exit - t_flip:.1f}s, "
+                f"terminal_reason {res.get('terminal_reason')!r}")
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv=None):
@@ -601,6 +740,8 @@ def main(argv=None):
     ap.add_argument("--artifacts", default=os.environ.get("TW_E2E_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts"))
     ap.add_argument("--keep", action="store_true", help="keep the sandbox (HOME, project, DB) in /tmp")
     ap.add_argument("--install-only", action="store_true", help="install the CLI into the cache and exit")
+    ap.add_argument("--save-fixtures", action="store_true",
+                    help="scenarios that record what the CLI did also write it to tests/fixtures/e2e/")
     args = ap.parse_args(argv)
     if args.list:
         for n, s in SCENARIOS.items():
