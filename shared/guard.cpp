@@ -230,6 +230,17 @@ std::vector<BudgetStatus> refresh_budget_state(Store& store, const Config& confi
   return statuses;
 }
 
+QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observation, const Thresholds& thresholds,
+                                  EpochMs now) {
+  const QuotaLevel level = QuotaRows(store).save_observation(observation, thresholds, now);
+  std::string text = "tokenwarden: the plan quota is now " + std::string(to_string(level)) + ": " +
+                     quota_summary(observation.five_hour, observation.seven_day, now) + ".";
+  if (level == QuotaLevel::critical) text += " New subagents are denied and running sessions stop at their next tool call.";
+  if (level == QuotaLevel::warn) text += " Prefer smaller, cheaper steps; avoid spawning new subagents.";
+  GuardRows(store).record_level("quota", "quota", level, text, now);
+  return level;
+}
+
 void refresh_guard_after_ingest(const fs::path& db_path, const Config& config, EpochMs now) {
   Store store = Store::open(db_path, StoreMode::cli);
   store.write([&] {

@@ -89,6 +89,11 @@ std::optional<GuardFile> read_guard_file(const std::filesystem::path& path);
 // detail (with the stop orders) into the guard row. Returns the statuses.
 std::vector<BudgetStatus> refresh_budget_state(Store& store, const Config& config, EpochMs now);
 
+// Inside Store::write: stores a quota observation (QuotaRows::save_observation) and notices a crossing of the
+// quota thresholds, either way. Every writer of observations goes through here.
+QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observation, const Thresholds& thresholds,
+                                  EpochMs now);
+
 // After an ingest: recomputes today's spend and every budget in one transaction of its own, then publishes
 // guard.json (the daemon and `tw ingest` call this).
 void refresh_guard_after_ingest(const std::filesystem::path& db_path, const Config& config, EpochMs now);

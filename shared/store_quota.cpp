@@ -1,8 +1,6 @@
 // The quota module's tables: observation history, the guard row and the endpoint fetch state.
 #include "store_quota.hpp"
 
-#include "guard.hpp"
-
 #include "error.hpp"
 #include "quota_json.hpp"
 #include "store_impl.hpp"
@@ -251,12 +249,6 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     guard.bind(9, detail);
     guard.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
-    // Each crossing of the quota thresholds (either way) is noticed once, for the hooks to deliver.
-    std::string text = "tokenwarden: the plan quota is now " + std::string(to_string(level)) + ": " +
-                       quota_summary(observation.five_hour, observation.seven_day, now) + ".";
-    if (level == QuotaLevel::critical) text += " New subagents are denied and running sessions stop at their next tool call.";
-    if (level == QuotaLevel::warn) text += " Prefer smaller, cheaper steps; avoid spawning new subagents.";
-    GuardRows(m_store).record_level("quota", "quota", level, text, now);
     return level;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "recording a quota observation");

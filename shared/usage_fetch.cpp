@@ -219,7 +219,7 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
     state.last_success_ms = now;
     state.last_error.clear();
     context.store.write([&] {
-      rows.save_observation(*observation, settings.thresholds, now);
+      save_quota_observation(context.store, *observation, settings.thresholds, now);
       rows.save_fetch_state(state);
     });
     write_usage_cache(usage_cache_path_for(context.db_path), *observation);

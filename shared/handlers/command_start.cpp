@@ -3,7 +3,7 @@
 #include "handlers/hook_call.hpp"
 
 #include "daemon_launch.hpp"
-#include "gates.hpp"
+#include "handlers/gates.hpp"
 #include "quota_settings.hpp"
 #include "store_quota.hpp"
 

@@ -2,7 +2,7 @@
 #include "handlers/hook_call.hpp"
 
 #include "daemon_launch.hpp"
-#include "gates.hpp"
+#include "handlers/gates.hpp"
 
 namespace tw {
 

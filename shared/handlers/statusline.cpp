@@ -146,7 +146,7 @@ std::string handle_statusline(HookCall& call, std::string_view document) {
       store.write([&] {
         store.save_status_if_changed(snapshot);
         store.upsert_session(call.session_row());
-        if (fresh) rows.save_observation(*fresh, thresholds, now);
+        if (fresh) save_quota_observation(store, *fresh, thresholds, now);
       });
       if (fresh) {
         observation = fresh;

@@ -2,7 +2,7 @@
 // the floor: it works from the scanned header only and never builds a tree of tool_input.
 #include "handlers/hook_call.hpp"
 
-#include "gates.hpp"
+#include "handlers/gates.hpp"
 
 namespace tw {
 

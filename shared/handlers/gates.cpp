@@ -1,6 +1,6 @@
 // The gates' decisions and their reasons: the reason names the quota window or budget, the figures, when it
 // resets and how to override, because the user and the model both read it.
-#include "gates.hpp"
+#include "handlers/gates.hpp"
 
 #include "budgets.hpp"
 #include "guard.hpp"
