@@ -517,6 +517,40 @@ def quota_state(sb: Sandbox) -> dict:
     return json.loads(r.stdout)
 
 
+@scenario("quota_statusline_tui", tui=True)
+def s_quota_statusline_tui(ctx):
+    """The plan quota from the usage endpoint (stub) is on the interactive statusline and in `tw usage --json`, and follows a refresh."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.refresh_quota(five_hour=42, seven_day=63)
+        doc = quota_state(sb)
+        check((doc.get("five_hour") or {}).get("utilization") == 42 and (doc.get("seven_day") or {}).get("utilization") == 63,
+              f"`tw usage --json` does not show 42 % / 63 %: {json.dumps(doc)[:800]}")
+        check(doc.get("state") == "ok" and doc.get("source") == "endpoint" and not doc.get("stale"),
+              f"`tw usage --json`: state {doc.get('state')!r}, source {doc.get('source')!r}, stale {doc.get('stale')!r}")
+        sb.start_tui(tui_permission_args())
+        # render.cpp's quota segment: "5h 42% (2h59m) · 7d 63% (3d23h)" (compact form without the resets).
+        screen = sb.wait_screen(lambda s: "5h 42%" in statusline_row(s) and "7d 63%" in statusline_row(s), 60,
+                                "the quota segment `5h 42% ... 7d 63%` on the statusline")
+        sb.save_screen("quota")
+        row = statusline_row(screen)
+        check("quota ?" not in row and "⚠" not in row, f"statusline quota segment is unknown or stale: {row!r}")
+        e2e.log(f"statusline on screen: {row.splitlines()[0]!r}")
+        # A refresh moves the figures; the statusline shows them at its next render (after an answer).
+        sb.refresh_quota(five_hour=85, seven_day=64)
+        sb.send("[[mock:text]] say something", literal=True)
+        sb.send("Enter")
+        sb.wait_screen(lambda s: "MOCK_FINAL: plain text answer." in s, 60, "the scripted answer")
+        screen = sb.wait_screen(lambda s: "5h 85%" in statusline_row(s) and "7d 64%" in statusline_row(s), 30,
+                                "the refreshed quota `5h 85% ... 7d 64%` on the statusline")
+        sb.save_screen("quota_refreshed")
+        e2e.log(f"after the refresh: {statusline_row(screen).splitlines()[0]!r}")
+        doc = quota_state(sb)
+        check((doc.get("five_hour") or {}).get("utilization") == 85 and doc.get("state") == "warn",
+              f"`tw usage --json` after the refresh: {json.dumps(doc)[:800]}")
+        sb.wait_idle()
+        sb.exit_tui()
+
+
 @scenario("quota_critical_spawn_denied")
 def s_quota_critical_spawn_denied(ctx):
     """Plan quota turns CRITICAL mid-turn: tw-pre-spawn denies the next Agent call, its reason reaches the model."""
