@@ -26,6 +26,23 @@ export TOKENWARDEN_DB="$work/state/tokenwarden/tokenwarden.db" CLAUDE_PROJECT_DI
 # A warm database: created, migrated and already holding rows before the first timed run.
 "$bin/tw-command-start" < "$work/payloads/command_start_prompt/0.json"
 "$bin/tw" events --all --json >/dev/null
+# Budgets configured and a quota observation stored (40 %, so nothing fires): tw-stop then reads guard.json
+# and the config on every call, its heaviest no-opinion path.
+cat > "$work/proj/.tokenwarden.json" <<'JSON'
+{"budgets": [{"name": "daily", "window": "day", "usd": 50, "enforcement": "block"},
+             {"name": "review", "window": "day", "command": "/review", "tokens": 200000, "enforcement": "block"},
+             {"name": "session", "window": "session", "tokens": 5000000, "stop_running": true}]}
+JSON
+python3 - "$work/payloads/statusline/0.json" > "$work/statusline-quota.json" <<'PY'
+import json, sys, time
+doc = json.load(open(sys.argv[1]))
+doc["cost"] = dict(doc.get("cost") or {}, total_cost_usd=1234.5)
+doc["rate_limits"] = {"five_hour": {"used_percentage": 40, "resets_at": int(time.time()) + 7200},
+                      "seven_day": {"used_percentage": 20, "resets_at": int(time.time()) + 86400}}
+print(json.dumps(doc))
+PY
+"$bin/tw-statusline" < "$work/statusline-quota.json" >/dev/null
+[ -s "$work/state/tokenwarden/guard.json" ] || { echo "bench: no guard.json was published"; exit 1; }
 
 p="$work/payloads"
 cases=(
