@@ -623,6 +623,89 @@ def s_budget_prompt_blocked(ctx):
         check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
 
 
+def count_in_messages(request: dict, needle: str) -> int:
+    """How many content blocks (or string contents) of the request's messages contain `needle`."""
+    n = 0
+    for m in request["body"].get("messages") or []:
+        c = m.get("content")
+        blocks = [c] if isinstance(c, str) else c or []
+        for b in blocks:
+            n += needle in (b if isinstance(b, str) else json.dumps(b, ensure_ascii=False))
+    return n
+
+
+@scenario("quota_warn_notice")
+def s_quota_warn_notice(ctx):
+    """Plan quota crosses WARN mid-turn: the spawn is allowed and the main agent is told once, as hook context."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        proc = sb.start_print("[[mock:gate_spawn]] wait for the test, then delegate", "run")
+        wait_gate(sb, proc, "waiting")
+        doc = sb.refresh_quota(five_hour=85, seven_day=20)
+        check(doc.get("state") == "warn", f"`tw usage` state at 85 % is {doc.get('state')!r}, not warn: {doc}")
+        open_gate(sb)
+        r = sb.wait_print(proc, 60)
+        res = sb.result_json(r)
+        wait_hooks_settled(sb)
+        check(r.returncode == 0 and not res.get("is_error") and res.get("terminal_reason") != "hook_stopped",
+              f"claude -p failed or was stopped: rc={r.returncode} result={json.dumps(res)[:800]}")
+        starts = hook_events(sb, "SubagentStart")
+        check(len(starts) == 1, f"expected the spawn to run at WARN (one SubagentStart), got {len(starts)}")
+        post = hook_events(sb, "PostToolUse", tool_name="Agent")
+        check(post and (post[0].get("tool_response") or {}).get("status") == "completed",
+              f"the Agent call did not complete: {json.dumps(post)[:600]}")
+        reqs = sb.requests()
+        final = [q for q in reqs if q["agent"] == "main" and q["marker"] == "gate_spawn" and q["step"] == 2]
+        check(final, f"no request after the Agent call (steps seen: {[q['step'] for q in reqs if q['agent'] == 'main']})")
+        block, text = (tool_results(final[-1]) or [({}, "")])[0]
+        check(block.get("is_error") is not True, f"the Agent tool_result is an error at WARN: {text!r}")
+        needle = "85%"
+        blocks_with = [b for b in (json.dumps(m, ensure_ascii=False) for m in final[-1]["body"]["messages"])
+                       if "tokenwarden:" in b and needle in b]
+        check(blocks_with, "the main agent was never told that the quota is at WARN (no message with "
+              f"'tokenwarden:' and {needle!r} in the last request)")
+        n = count_in_messages(final[-1], "tokenwarden:")
+        check(n == 1, f"the WARN notice reached the main agent {n} times (want once): "
+              f"{[b[:300] for b in blocks_with]}")
+        e2e.log(f"notice as the model saw it: {blocks_with[0][:400]}")
+        for q in reqs:
+            if q["agent"] == "sub":
+                check(count_in_messages(q, "tokenwarden:") == 0, f"a subagent request carries a tokenwarden notice (seq {q['seq']})")
+        check(not guard_events(sb, "spawn_denied"), "a spawn_denied event at WARN")
+
+
+@scenario("budget_downshift")
+def s_budget_downshift(ctx):
+    """A warn budget past its threshold plus a downshift rule: a spawn asking for opus runs on haiku, and the model is told why."""
+    with ctx.sandbox() as sb:
+        sb.project_config({"budgets": [{"name": "soft", "window": "day", "tokens": 100, "enforcement": "warn"}],
+                           "downshift": [{"from": "opus", "to": "haiku"}]})
+        run_ok(sb, "[[mock:text]] spend some tokens", "first")
+        wait_hooks_settled(sb)
+        sb.run_tw("ingest")
+        res = run_ok(sb, "[[mock:agent_fg_opus]] delegate to opus", "second")
+        e2e.wait_for(lambda: len(hook_events(sb, "SessionEnd")) >= 2, 15, what="second SessionEnd")
+        sid = res["session_id"]
+        pre = hook_events(sb, "PreToolUse", tool_name="Agent")
+        check(len(pre) == 1 and (pre[0].get("tool_input") or {}).get("model") == "opus",
+              f"expected one PreToolUse(Agent) asking for opus: {json.dumps(pre)[:600]}")
+        subs = [q for q in sb.requests() if q["agent"] == "sub"]
+        check(subs, "the subagent never ran (no subagent request)")
+        models = sorted({q["body"].get("model", "") for q in subs})
+        check(all("haiku" in m for m in models), f"the subagent ran on {models}, not on haiku")
+        post = hook_events(sb, "PostToolUse", tool_name="Agent")
+        check(post and (post[0].get("tool_response") or {}).get("status") == "completed",
+              f"the Agent call did not complete: {json.dumps(post)[:600]}")
+        final = [q for q in sb.requests() if q["agent"] == "main" and q["marker"] == "agent_fg_opus" and q["step"] == 1]
+        check(final, "no main request after the Agent call")
+        texts = [json.dumps(m, ensure_ascii=False) for m in final[-1]["body"]["messages"]]
+        told = [t for t in texts if "tokenwarden:" in t and "haiku" in t and "opus" in t]
+        check(told, "the main agent was not told that the subagent runs on haiku instead of opus")
+        e2e.log(f"the model was told: {told[0][:400]}")
+        check(guard_events(sb, "model_downshift", sid), "no model_downshift warning event recorded")
+        check(not guard_events(sb, "spawn_denied", sid), "the spawn was denied (the budget only warns)")
+
+
 def loop_markers(sb: Sandbox) -> dict:
     """{'started': {who: {k: mtime}}, 'done': {who: {k: mtime}}} of the loop scripts' marker files."""
     out = {"started": {"main": {}, "sub": {}}, "done": {"main": {}, "sub": {}}}

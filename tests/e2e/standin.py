@@ -144,6 +144,11 @@ SCRIPTS: dict[str, list[list[dict]]] = {
         [_text("Delegating now."), _agent(False)],
         [_text("MOCK_FINAL: the spawn was answered.")],
     ],
+    # a foreground spawn that asks for opus (the downshift rule rewrites it)
+    "agent_fg_opus": [
+        [_text("Delegating to an opus subagent."), _agent(False, "opus")],
+        [_text("MOCK_FINAL: the opus subagent finished.")],
+    ],
     # a background subagent running a loop of sleeping Bash calls while the main agent runs its own
     "loop_main": [
         [_text("Starting a background worker."),
