@@ -766,12 +766,12 @@ def trim_request(q: dict, last=3) -> dict:
             "messages_total": len(msgs), "last_messages": capture.trim_body({"messages": msgs[-last:]}, 1200)["messages"]}
 
 
-@scenario("quota_stop_all_agents")
-def s_quota_stop_all_agents(ctx):
-    """Quota goes CRITICAL while a main agent and a background subagent loop over Bash: tw-stop stops both at their next tool call."""
+def _stop_all_agents(ctx, sb: Sandbox, flip, what: str, fixture_name: str | None, stopper: str):
+    """A main agent and a background subagent each loop over sleeping Bash calls; while both are inside one,
+    flip() changes the state; then both must stop at their next tool call: no tool call starts after the
+    flip, at most one more request per agent reaches the stand-in, claude -p exits within 10 s."""
     slack = standin.LOOP_SLEEP_S - 1.2  # the flip happens with at least this long left in both agents' sleeps
-    with ctx.sandbox(quota=True) as sb:
-        sb.refresh_quota(five_hour=10, seven_day=20)
+    if True:
         proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
 
         def both_sleeping():
@@ -791,14 +791,13 @@ def s_quota_stop_all_agents(ctx):
                                what="the main agent and the subagent both inside a loop step (sub at step 2+)")
         seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
         t_flip = time.time()
-        doc = sb.refresh_quota(five_hour=95, seven_day=20)
+        flip()
         t_armed = time.time()
-        check(doc.get("state") == "critical", f"`tw usage` state at 95 % is {doc.get('state')!r}: {doc}")
-        e2e.log(f"flipped to 95 % at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
+        e2e.log(f"flipped ({what}) at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
         try:
             r = sb.wait_print(proc, 30)
         except Failure as e:
-            raise Failure(f"{e}: the loops went on after the quota turned critical "
+            raise Failure(f"{e}: the loops went on after the flip ({what}) "
                           f"(markers: {json.dumps(loop_markers(sb)['started'])})")
         t_exit = time.time()
         time.sleep(1.0)  # a tool call let through at the end would have created its marker by now
@@ -816,9 +815,8 @@ def s_quota_stop_all_agents(ctx):
         post_flip_pre = [h for h in sb.hooks() if h["event"] == "PreToolUse" and h["time"] >= t_armed]
 
         fixture = {
-            "what": "quota_stop_all_agents: `claude -p` (CLI " + ctx.args.cli_version + ") with a main agent and a "
-                    "background subagent each looping over `sleep` Bash calls; the plan quota is flipped from 10 % to "
-                    "95 % (critical at 90 %) by `tw usage --refresh` while both are inside a Bash call.",
+            "what": f"{fixture_name}: `claude -p` (CLI {ctx.args.cli_version}) with a main agent and a background "
+                    f"subagent each looping over `sleep` Bash calls; flipped while both are inside a Bash call: {what}.",
             "flip": {"loop_step_at_flip": at_flip, "request_seq_at_flip": seq_at_flip,
                      "exit_after_flip_s": round(t_exit - t_flip, 2)},
             "result": res,
@@ -831,18 +829,53 @@ def s_quota_stop_all_agents(ctx):
         for h in post_flip_pre:  # what tw-stop answers to those calls (re-run on the recorded stdin)
             who = "sub" if h["payload"].get("agent_id") else "main"
             fixture.setdefault("tw_stop_answer_now", {}).setdefault(who, rerun_hook(sb, "tw-stop", h["payload"]))
-        save_fixture(ctx, sb, "quota_stop_all_agents", fixture)
+        if fixture_name:
+            save_fixture(ctx, sb, fixture_name, fixture)
+        else:
+            with open(os.path.join(sb.artifacts, "what_the_cli_did.json"), "w") as f:
+                json.dump(fixture, f, indent=2)
 
         check(not after["main"] and not after["sub"],
               f"tool calls ran after the quota turned critical: started after the flip {after}")
         check(t_exit - t_flip <= 10, f"claude -p exited {t_exit - t_flip:.1f}s after the flip (limit 10 s)")
         too_many = {a: [(q["seq"], q["marker"], q["step"]) for q in qs] for a, qs in per_agent.items() if len(qs) > 1}
         check(not too_many, f"more than one request per agent after the flip: {too_many}")
-        check(res.get("terminal_reason") == "hook_stopped" or "tokenwarden:" in json.dumps(res),
-              f"the result does not say tokenwarden stopped the run: {json.dumps(res)[:800]}")
-        check(stopped, "no session_stopped warning event recorded by tw-stop")
+        check(res.get("terminal_reason") == "hook_stopped" or stopper in json.dumps(res),
+              f"the result does not say a hook stopped the run: {json.dumps(res)[:800]}")
+        if stopper == "tokenwarden:":
+            check(stopped, "no session_stopped warning event recorded by tw-stop")
         e2e.log(f"after the flip: requests {[(a, len(q)) for a, q in per_agent.items()]}, exit after {t_exit - t_flip:.1f}s, "
                 f"terminal_reason {res.get('terminal_reason')!r}")
+
+
+@scenario("quota_stop_all_agents")
+def s_quota_stop_all_agents(ctx):
+    """Quota goes CRITICAL while a main agent and a background subagent loop over Bash: tw-stop stops both at their next tool call."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.refresh_quota(five_hour=10, seven_day=20)
+
+        def flip():
+            doc = sb.refresh_quota(five_hour=95, seven_day=20)
+            check(doc.get("state") == "critical", f"`tw usage` state at 95 % is {doc.get('state')!r}: {doc}")
+        _stop_all_agents(ctx, sb, flip, "plan quota 10 % -> 95 % by `tw usage --refresh`", "quota_stop_all_agents",
+                         "tokenwarden:")
+
+
+@scenario("stop_all_agents_switch")
+def s_stop_all_agents_switch(ctx):
+    """The CLI mechanism quota_stop_all_agents relies on, from the test switch: PreToolUse deny+continue:false and a UserPromptSubmit block stop a main agent and its background subagent."""
+    with ctx.sandbox() as sb:
+        sb.set_decisions({})  # present from the start (TW_TEST_DECISIONS is in claude's env), acting after the flip
+        reason = "TW_TEST stop all"
+
+        def flip():
+            sb.set_decisions({
+                "PreToolUse": {"permissionDecision": "deny", "reason": reason, "continue": False, "stopReason": reason},
+                # the background agent's <task-notification> re-enters as a prompt: block it too
+                "UserPromptSubmit": {"decision": "block", "reason": reason},
+            })
+        _stop_all_agents(ctx, sb, flip, "TW_TEST_DECISIONS: PreToolUse deny + continue:false, UserPromptSubmit block",
+                         None, reason)
 
 
 # ---------------------------------------------------------------- main
