@@ -510,6 +510,26 @@ def guard_events(sb: Sandbox, name: str, session_id=None):
     return db_rows(sb, sql, tuple(params))
 
 
+def check_no_token_leak(sb: Sandbox):
+    """The fake OAuth token is in the credentials file only: not in the DB, usage-cache.json, guard.json, logs,
+    transcripts, screens or any artifact."""
+    needle = e2e.FAKE_OAUTH_TOKEN.encode()
+    hits = []
+    for top in (sb.root, sb.artifacts):
+        for d, _, files in os.walk(top):
+            for name in files:
+                path = os.path.join(d, name)
+                if path == sb.credentials or os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        if needle in f.read():
+                            hits.append(path)
+                except OSError:
+                    pass
+    check(not hits, f"the OAuth token leaked into {hits}")
+
+
 def quota_state(sb: Sandbox) -> dict:
     r = sb.run_tw("usage", "--json")
     with open(os.path.join(sb.artifacts, "tw_usage.json"), "w") as f:
@@ -549,6 +569,7 @@ def s_quota_statusline_tui(ctx):
               f"`tw usage --json` after the refresh: {json.dumps(doc)[:800]}")
         sb.wait_idle()
         sb.exit_tui()
+        check_no_token_leak(sb)
 
 
 @scenario("quota_critical_spawn_denied")
@@ -594,6 +615,7 @@ def s_quota_critical_spawn_denied(ctx):
               f"agent_spawn_start for {tuid} is not recorded as denied: {spawn}")
         check(guard_events(sb, "spawn_denied", sid), "no spawn_denied warning event recorded")
         check(not guard_events(sb, "session_stopped", sid), "tw-stop recorded session_stopped with auto_stop_on_critical off")
+        check_no_token_leak(sb)
 
 
 @scenario("budget_prompt_blocked")
@@ -621,6 +643,10 @@ def s_budget_prompt_blocked(ctx):
         check(res.get("num_turns") == 0, f"num_turns {res.get('num_turns')} after a blocked prompt")
         e2e.log(f"second run: rc={r.returncode}, result {text!r}")
         check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
+        # The emergency override: TOKENWARDEN_IGNORE_USAGE=1 turns every gate off.
+        run_ok(sb, "[[mock:text]] hello again", "third", env={"TOKENWARDEN_IGNORE_USAGE": "1"})
+        check(len([q for q in sb.requests() if q["agent"] != "side"]) > before,
+              "no Messages API call with TOKENWARDEN_IGNORE_USAGE=1 (the override did not lift the block)")
 
 
 def count_in_messages(request: dict, needle: str) -> int:
