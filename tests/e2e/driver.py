@@ -643,10 +643,25 @@ def s_budget_prompt_blocked(ctx):
         check(res.get("num_turns") == 0, f"num_turns {res.get('num_turns')} after a blocked prompt")
         e2e.log(f"second run: rc={r.returncode}, result {text!r}")
         check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
-        # The emergency override: TOKENWARDEN_IGNORE_USAGE=1 turns every gate off.
-        run_ok(sb, "[[mock:text]] hello again", "third", env={"TOKENWARDEN_IGNORE_USAGE": "1"})
-        check(len([q for q in sb.requests() if q["agent"] != "side"]) > before,
-              "no Messages API call with TOKENWARDEN_IGNORE_USAGE=1 (the override did not lift the block)")
+        budgets = sb.run_tw("budget", "--json").stdout
+        with open(os.path.join(sb.artifacts, "tw_budget.json"), "w") as f:
+            f.write(budgets)
+        tiny = [b for b in json.loads(budgets).get("budgets", []) if b.get("name") == "tiny"]
+        check(tiny and tiny[0].get("level") == "critical" and tiny[0].get("spent", 0) > 100,
+              f"`tw budget --json` does not show budget tiny over its limit: {budgets[:600]}")
+
+        def calls():
+            return len([q for q in sb.requests() if q["agent"] != "side"])
+        # The emergency overrides: `tw override` for a while, and TOKENWARDEN_IGNORE_USAGE=1 for one process.
+        sb.run_tw("override", "--minutes", "5", "--reason", "e2e emergency")
+        run_ok(sb, "[[mock:text]] hello during the override", "override")
+        check(calls() == before + 1, f"{calls() - before} Messages API call(s) during `tw override` (want 1)")
+        sb.run_tw("override", "--clear")
+        res = sb.result_json(sb.run_print("hello after the override", "cleared"))
+        check(calls() == before + 1 and "tiny" in (res.get("result") or ""),
+              f"the block is not back after `tw override --clear`: {json.dumps(res)[:600]}")
+        run_ok(sb, "[[mock:text]] hello again", "ignore_usage", env={"TOKENWARDEN_IGNORE_USAGE": "1"})
+        check(calls() == before + 2, "no Messages API call with TOKENWARDEN_IGNORE_USAGE=1 (the block stayed)")
 
 
 def count_in_messages(request: dict, needle: str) -> int:
