@@ -902,6 +902,27 @@ def s_quota_stop_all_agents(ctx):
                          "tokenwarden:")
 
 
+@scenario("budget_stop_running")
+def s_budget_stop_running(ctx):
+    """A block budget with stop_running goes over while a main agent and a background subagent loop: after `tw ingest` tw-stop stops both."""
+    with ctx.sandbox(quota=True) as sb:  # quota=True for TOKENWARDEN_NO_DAEMON: only the test ingests
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        # 20,000 tokens: the prompt (nothing spent yet) and the spawn (estimate 1,000) pass; the first few
+        # requests (each 11k-36k tokens, see standin.make_usage) put it over once ingested.
+        sb.project_config({"spawn_estimate": 1000,
+                           "budgets": [{"name": "runaway", "window": "day", "tokens": 20000, "enforcement": "block",
+                                        "stop_running": True}]})
+
+        def flip():
+            sb.run_tw("ingest")
+            doc = json.loads(sb.run_tw("budget", "--json").stdout)
+            b = [x for x in doc.get("budgets", []) if x.get("name") == "runaway"]
+            check(b and b[0].get("level") == "critical",
+                  f"budget runaway is not over its block threshold after `tw ingest`: {json.dumps(doc)[:600]}")
+        _stop_all_agents(ctx, sb, flip, "budget runaway (stop_running) over its limit by `tw ingest`", None,
+                         "tokenwarden:")
+
+
 @scenario("stop_all_agents_switch")
 def s_stop_all_agents_switch(ctx):
     """The CLI mechanism quota_stop_all_agents relies on, from the test switch: PreToolUse deny+continue:false and a UserPromptSubmit block stop a main agent and its background subagent."""
