@@ -618,6 +618,28 @@ def s_quota_critical_spawn_denied(ctx):
         check_no_token_leak(sb)
 
 
+@scenario("quota_critical_prompt_blocked")
+def s_quota_critical_prompt_blocked(ctx):
+    """Plan quota CRITICAL before the prompt: tw-command-start blocks it, no Messages API call, the reason names the quota."""
+    with ctx.sandbox(quota=True) as sb:
+        doc = sb.refresh_quota(five_hour=30, seven_day=93)
+        check(doc.get("state") == "critical", f"`tw usage` state at 7d 93 % is {doc.get('state')!r}, not critical")
+        r = sb.run_print("[[mock:bash]] please run echo hi", "run")
+        res = sb.result_json(r)
+        msgs = [q for q in sb.requests() if q["agent"] != "side"]
+        check(not msgs, f"{len(msgs)} Messages API call(s) although the quota is critical")
+        text = res.get("result") or ""
+        check("blocked by hook" in text and "tokenwarden:" in text and "quota" in text and "93%" in text,
+              f"the result does not report tokenwarden's quota block (7-day window at 93 %): {json.dumps(res)[:800]}")
+        check(res.get("num_turns") == 0, f"num_turns {res.get('num_turns')} after a blocked prompt")
+        e2e.log(f"result: {text[:300]!r}")
+        check(guard_events(sb, "prompt_blocked", res.get("session_id")), "no prompt_blocked warning event recorded")
+        r = sb.run_print("[[mock:text]] hello", "ignore_usage", env={"TOKENWARDEN_IGNORE_USAGE": "1"})
+        check(r.returncode == 0 and [q for q in sb.requests() if q["agent"] != "side"],
+              "no Messages API call with TOKENWARDEN_IGNORE_USAGE=1 at CRITICAL")
+        check_no_token_leak(sb)
+
+
 @scenario("budget_prompt_blocked")
 def s_budget_prompt_blocked(ctx):
     """A day budget with enforcement block, over its limit after `tw ingest`: the next prompt is blocked before any API call."""
