@@ -833,7 +833,9 @@ def _stop_all_agents(ctx, sb: Sandbox, flip, what: str, fixture_name: str | None
     """A main agent and a background subagent each loop over sleeping Bash calls; while both are inside one,
     flip() changes the state; then both must stop at their next tool call: no tool call starts after the
     flip, at most one more request per agent reaches the stand-in, claude -p exits within 10 s."""
-    slack = standin.LOOP_SLEEP_S - 1.2  # the flip happens with at least this long left in both agents' sleeps
+    # The flip happens with at least 1 s left in both agents' sleeps. Both loops have the same period P (sleep +
+    # ~1 s of request and hooks), so some moment has both within P/2 of their step's start: slack >= P/2.
+    slack = standin.LOOP_SLEEP_S - 1.0
     if True:
         proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
 
@@ -857,6 +859,11 @@ def _stop_all_agents(ctx, sb: Sandbox, flip, what: str, fixture_name: str | None
         flip()
         t_armed = time.time()
         e2e.log(f"flipped ({what}) at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
+        m = loop_markers(sb)
+        early = {who: round(m["done"][who][k] - t_armed, 2) for who, k in at_flip.items()
+                 if k in m["done"][who] and m["done"][who][k] < t_armed}
+        check(not early, f"inconclusive: the flip took {t_armed - t_flip:.2f}s and {early} finished the step it was "
+              "in before the state was armed (machine overloaded?)")
         try:
             r = sb.wait_print(proc, 30)
         except Failure as e:

@@ -75,7 +75,7 @@ GATE_DIR = "tw-e2e"
 WAIT_GO = (f"mkdir -p {GATE_DIR} && touch {GATE_DIR}/waiting && "
            f"for i in $(seq 600); do [ -e {GATE_DIR}/go ] && break; sleep 0.05; done; echo go")
 LOOP_STEPS = 12
-LOOP_SLEEP_S = 3
+LOOP_SLEEP_S = 4
 LOOP_SUB_PROMPT = "[[mock:loop_sub]] Run the scripted loop of sleeping commands and report."
 
 
