@@ -11,6 +11,7 @@
 #include "store_quota.hpp"
 #include "usage_cache.hpp"
 
+#include <fstream>
 #include <sys/stat.h>
 
 namespace tw {
@@ -117,12 +118,110 @@ std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::st
   return best;
 }
 
+// --- the repeat cache ---------------------------------------------------------------------------------
+// Claude Code re-runs the statusline with the same input many times between answers. The line for an input is
+// kept per session with a key of everything else it depends on (the guard state, the config files, the error
+// log, the terminal width, NO_COLOR): the same key within k_cache_ttl_ms prints the kept line without opening
+// SQLite or parsing the input. The TTL bounds the age of the time-dependent texts (resets in, data age).
+constexpr EpochMs k_cache_ttl_ms = 10000;
+
+std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = 1469598103934665603ULL) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+std::string mtime_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "-";
+  return std::to_string(info.st_mtim.tv_sec) + "." + std::to_string(info.st_mtim.tv_nsec) + ":" +
+         std::to_string(info.st_size);
+}
+
+std::optional<std::filesystem::path> cache_path(HookCall& call) {
+  const std::string& session = call.header.session_id;
+  if (session.empty() || session.size() > 128) return std::nullopt;
+  for (char c : session) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return std::nullopt;
+  }
+  return call.db_path().parent_path() / "statusline" / (session + ".line");
+}
+
+// What the line shows from the input (Claude Code's input also carries durations that change on every run).
+std::string snapshot_text(const StatusSnapshot& s) {
+  auto number = [](const auto& value) { return value ? std::to_string(*value) : std::string("-"); };
+  return s.model_id + "\x1f" + s.model_name + "\x1f" + number(s.cost_usd) + "\x1f" + number(s.context_used_pct) +
+         "\x1f" + number(s.context_tokens) + "\x1f" + number(s.context_window_size) + "\x1f" +
+         s.rate_limits.value_or("-");
+}
+
+std::string cache_key(HookCall& call, const StatusSnapshot& snapshot) {
+  const auto db = call.db_path();
+  std::string key = std::to_string(fnv1a(snapshot_text(snapshot)));
+  for (const auto& file : {guard_file_path(db), call.paths.user_config, call.paths.project_config,
+                           error_log_path_for(db)}) {
+    key += "|" + mtime_of(file);
+  }
+  key += "|" + call.env.get_or("COLUMNS", "") + "|" + call.env.get_or("NO_COLOR", "");
+  return key;
+}
+
+// The kept line when the key matches and it is fresh: "tw-statusline-cache 1\n<key>\n<written ms>\n<line>".
+std::optional<std::string> cached_line(const std::filesystem::path& path, const std::string& key, EpochMs now) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string magic, stored_key, written, line;
+  if (!std::getline(in, magic) || magic != "tw-statusline-cache 1" || !std::getline(in, stored_key) ||
+      stored_key != key || !std::getline(in, written) || !std::getline(in, line)) {
+    return std::nullopt;
+  }
+  EpochMs written_ms = 0;
+  try {
+    written_ms = std::stoll(written);
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (now < written_ms || now - written_ms > k_cache_ttl_ms) return std::nullopt;
+  return line;
+}
+
+std::string render_line(HookCall& call, const StatusSnapshot& snapshot);
+
 } // namespace
 
 std::string handle_statusline(HookCall& call, std::string_view document) {
   call.parse_payload(document);
   const EpochMs now = call.clock.now_ms();
   const StatusSnapshot snapshot = snapshot_of(call);
+  std::optional<std::filesystem::path> path;
+  std::string key;
+  try {
+    path = cache_path(call);
+    if (path) {
+      key = cache_key(call, snapshot);
+      if (auto line = cached_line(*path, key, now)) return *line;
+    }
+  } catch (const std::exception&) {
+    path.reset(); // no cache: render as usual
+  }
+  std::string line = render_line(call, snapshot);
+  if (path && !call.deferred_error) {
+    try {
+      ensure_private_dir(path->parent_path());
+      replace_private_file(*path, "tw-statusline-cache 1\n" + key + "\n" + std::to_string(now) + "\n" + line + "\n");
+    } catch (const std::exception&) {
+      // A cache that cannot be written only costs the next render its speed.
+    }
+  }
+  return line;
+}
+
+namespace {
+
+std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
+  const EpochMs now = call.clock.now_ms();
   const Config config = load_config(call.paths, ConfigScope::user_and_project);
   for (const auto& problem : config.problems) {
     if (problem.severity == ConfigProblem::Severity::error && !call.deferred_error) {
@@ -190,5 +289,7 @@ std::string handle_statusline(HookCall& call, std::string_view document) {
   options.thresholds = thresholds;
   return render_statusline(view, config.statusline.segments, options);
 }
+
+} // namespace
 
 } // namespace tw

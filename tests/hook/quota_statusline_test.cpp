@@ -173,3 +173,29 @@ TEST_CASE("a stale quota state is UNKNOWN: hooks allow and warn once", "[quota][
   CHECK(prompt(t0 + 31 * 60000, "p4").out.empty());                    // fresh again
   CHECK_FALSE(prompt(t0 + 60 * 60000, "p5").out.empty());              // a new stale episode warns again
 }
+
+TEST_CASE("the statusline repeats its line for an unchanged input without opening the store", "[quota][statusline]") {
+  Sandbox box;
+  const tw::EpochMs t0 = 1795490000000;
+  const std::string input = statusline_input(45, 62);
+  const auto first = render(box, input, t0);
+  // Claude Code's input also carries durations that change on every run: they do not count as a change.
+  nlohmann::json later_input = nlohmann::json::parse(input);
+  later_input["cost"]["total_duration_ms"] = 987654;
+  render(box, later_input.dump(), t0 + 100); // the render after the first observation's guard.json settles
+  // The store is not a database now: a repeat within 10 s is answered from the kept line without touching it.
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(box.db.string() + suffix); // the WAL holds the pages
+  spit(box.db, "this is not a database");
+  const auto repeat = render(box, later_input.dump(), t0 + 2000);
+  CHECK(repeat.out == first.out);
+  CHECK(slurp(box.db) == "this is not a database");
+  CHECK_FALSE(fs::exists(box.state / "errors.jsonl"));
+  // A changed input renders again.
+  const auto changed = render(box, statusline_input(46, 62), t0 + 3000);
+  CHECK(changed.out.find("5h 46%") != std::string::npos);
+  // So does the same input after 10 s (the countdowns in the line move on): it goes to the store again.
+  spit(box.db, "this is not a database");
+  fs::remove(box.state / "errors.jsonl");
+  render(box, statusline_input(46, 62), t0 + 15000);
+  CHECK((slurp(box.db) != "this is not a database" || fs::exists(box.state / "errors.jsonl")));
+}
