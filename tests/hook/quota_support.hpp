@@ -154,7 +154,8 @@ struct UsageStub {
                static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    for (int i = 0; i < 200 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    // Python starts slowly on a loaded 2-core machine (ASan tests beside it): wait up to 30 s.
+    for (int i = 0; i < 1200 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     REQUIRE(fs::exists(port_file));
     port = std::stoi(slurp(port_file));
   }
