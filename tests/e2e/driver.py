@@ -340,6 +340,13 @@ def statusline_row(screen: str) -> str:
     return "\n".join(ln.strip() for ln in lines[rules[-1] + 1:] if ln.strip())
 
 
+def prompt_box(screen: str) -> str:
+    """The input box: the rows between the last two horizontal rules."""
+    lines = screen.rstrip().splitlines()
+    rules = [i for i, ln in enumerate(lines) if ln.strip().startswith("────")]
+    return "\n".join(lines[rules[-2] + 1:rules[-1]]) if len(rules) >= 2 else ""
+
+
 @scenario("statusline_tui", tui=True)
 def s_statusline_tui(ctx):
     """Our statusline runs in the interactive UI and its text is on the screen."""
@@ -570,6 +577,52 @@ def s_quota_statusline_tui(ctx):
         sb.wait_idle()
         sb.exit_tui()
         check_no_token_leak(sb)
+
+
+@scenario("quota_stop_tui", tui=True)
+def s_quota_stop_tui(ctx):
+    """Interactive: the quota turns CRITICAL during a turn; tw-stop ends the turn at the next tool call, the user sees why, the next prompt is blocked."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        sb.start_tui(tui_permission_args())
+        sb.wait_screen(lambda s: "❯" in s and "5h 10%" in statusline_row(s), 60, "prompt box and the quota on the statusline")
+        sb.send("[[mock:loop_solo]] loop for a while", literal=True)
+        sb.send("Enter")
+
+        def in_sleep():
+            m = loop_markers(sb)["started"]["main"]
+            if not m:
+                return None
+            k = max(m)
+            done = loop_markers(sb)["done"]["main"]
+            return k if k not in done and time.time() - m[k] < standin.LOOP_SLEEP_S - 1.5 else None
+        k_flip = e2e.wait_for(in_sleep, 60, interval=0.05, what="the interactive turn inside a loop step")
+        seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
+        t_flip = time.time()
+        sb.refresh_quota(five_hour=95, seven_day=20)
+        e2e.log(f"flipped to 95 % at loop step {k_flip} (request seq {seq_at_flip})")
+        screen = sb.wait_screen(lambda s: "quota is critical" in s.replace("\n", " "), 30,
+                                "tokenwarden's stop reason on the screen")
+        sb.wait_idle()
+        sb.save_screen("stopped")
+        late = [q for q in sb.requests() if q["seq"] > seq_at_flip and q["agent"] != "side"]
+        after = sorted(k for k in loop_markers(sb)["started"]["main"] if k > k_flip)
+        check(not after, f"loop steps {after} ran after the quota turned critical")
+        check(len(late) <= 1, f"{len(late)} requests after the flip (want at most 1): {[(q['marker'], q['step']) for q in late]}")
+        e2e.log(f"stopped {time.time() - t_flip:.1f}s after the flip")
+        # The next prompt is blocked before any API call, with the reason on the screen.
+        n = len(sb.requests())
+        sb.send("[[mock:text]] are we done?", literal=True)
+        sb.send("Enter")
+        screen = sb.wait_screen(lambda s: "prompt was not sent" in s.replace("\n", " "), 30, "the prompt block reason on the screen")
+        sb.save_screen("blocked")
+        time.sleep(1.0)
+        check(len([q for q in sb.requests()[n:] if q["agent"] != "side"]) == 0, "the blocked prompt reached the Messages API")
+        sb.wait_screen(lambda s: "5h 95%" in statusline_row(s), 20, "the statusline showing 5h 95%")
+        # The TUI puts a blocked prompt back into the input box: clear it before /exit.
+        sb.send("C-u")
+        sb.wait_screen(lambda s: prompt_box(s).strip() == "❯", 10, "an empty prompt box")
+        sb.exit_tui()
 
 
 @scenario("quota_critical_spawn_denied")

@@ -150,6 +150,8 @@ SCRIPTS: dict[str, list[list[dict]]] = {
         [_text("MOCK_FINAL: the opus subagent finished.")],
     ],
     # a background subagent running a loop of sleeping Bash calls while the main agent runs its own
+    # the main agent alone looping (interactive scenario: the TUI's Agent tool has no run_in_background)
+    "loop_solo": [*_loop("main"), [_text("MOCK_FINAL: the main loop finished.")]],
     "loop_main": [
         [_text("Starting a background worker."),
          _tool("Agent", {"description": "Loop in background", "prompt": LOOP_SUB_PROMPT,
