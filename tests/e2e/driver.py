@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -1003,6 +1004,44 @@ def s_budget_stop_running(ctx):
                   f"budget runaway is not over its block threshold after `tw ingest`: {json.dumps(doc)[:600]}")
         _stop_all_agents(ctx, sb, flip, "budget runaway (stop_running) over its limit by `tw ingest`", None,
                          "tokenwarden:")
+
+
+@scenario("budget_stop_running_daemon")
+def s_budget_stop_running_daemon(ctx):
+    """No test action: the usage watchdog (started by the hooks, fast test intervals) ingests while two agents loop, and the project's stop_running budget stops them."""
+    with ctx.sandbox(quota=True, daemon=True) as sb:
+        # The watchdog ingests every second and asks the usage stub every 5 s (so the quota stays fresh at 10 %).
+        sb.extra_env = {"TOKENWARDEN_TEST_INTERVALS": "check=5,ingest=1,tick_ms=200"}
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        # 100,000 tokens: the prompt and the spawn (estimate 1,000) pass; 4-8 requests put it over.
+        sb.project_config({"spawn_estimate": 1000,
+                           "budgets": [{"name": "runaway", "window": "day", "tokens": 100000, "enforcement": "block",
+                                        "stop_running": True}]})
+        try:
+            proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
+            r = sb.wait_print(proc, 90)
+        finally:
+            sb.run_tw("daemon", "status", check=False)
+            sb.run_tw("daemon", "stop", check=False)
+            for name in ("daemon.log", "guard.json"):
+                path = os.path.join(os.path.dirname(sb.db), name)
+                if os.path.exists(path):
+                    shutil.copy2(path, os.path.join(sb.artifacts, name))
+            sb.run_tw("budget", "--json", check=False)  # with the project config, for comparison (tw_calls.log)
+        res = sb.result_json(r)
+        wait_hooks_settled(sb)
+        m = loop_markers(sb)
+        ran = {who: len(m["started"][who]) for who in ("main", "sub")}
+        spent = db_rows(sb, "SELECT COALESCE(SUM(input_tokens + output_tokens + cache_5m_tokens + cache_1h_tokens + "
+                            "cache_read_tokens), 0) AS t FROM usage_records")[0]["t"]
+        e2e.log(f"loop steps run {ran} of {standin.LOOP_STEPS}; {spent:.0f} tokens ingested; "
+                f"terminal_reason {res.get('terminal_reason')!r}")
+        check(spent > 0, "the watchdog ingested nothing (is it running? see daemon.log / tw_calls.log)")
+        check(ran["main"] < standin.LOOP_STEPS and ran["sub"] < standin.LOOP_STEPS,
+              f"the loops ran to the end ({ran}) although budget runaway went over ({spent:.0f} of 100,000 tokens "
+              "ingested by the watchdog): nothing stopped them")
+        check("runaway" in json.dumps(res) or guard_events(sb, "session_stopped"),
+              f"the run did not end on budget runaway: {json.dumps(res)[:800]}")
 
 
 @scenario("stop_all_agents_switch")

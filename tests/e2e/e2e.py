@@ -259,6 +259,7 @@ class Sandbox:
         self.usage_stub = None
         self.credentials = None
         self.no_daemon = quota and not daemon
+        self.extra_env: dict = {}  # added to every environment env() builds (claude, hooks, daemon, tw)
         self.procs: list[subprocess.Popen] = []
         for d in (self.config, self.proj):
             os.makedirs(d)
@@ -361,6 +362,7 @@ class Sandbox:
             e["TW_TEST_DECISIONS"] = self.decisions_path
         if self.record:
             e["TW_E2E_RECORD"] = self.record_path
+        e.update(self.extra_env)
         e.update(extra or {})
         return e
 
