@@ -1009,14 +1009,24 @@ def s_budget_stop_running(ctx):
 @scenario("budget_stop_running_daemon")
 def s_budget_stop_running_daemon(ctx):
     """No test action: the usage watchdog (started by the hooks, fast test intervals) ingests while two agents loop, and the project's stop_running budget stops them."""
+    _budget_stop_running_daemon(ctx, "project")
+
+
+@scenario("budget_stop_running_daemon_user")
+def s_budget_stop_running_daemon_user(ctx):
+    """As budget_stop_running_daemon with the budget in the user config."""
+    _budget_stop_running_daemon(ctx, "user")
+
+
+def _budget_stop_running_daemon(ctx, where):
     with ctx.sandbox(quota=True, daemon=True) as sb:
         # The watchdog ingests every second and asks the usage stub every 5 s (so the quota stays fresh at 10 %).
         sb.extra_env = {"TOKENWARDEN_TEST_INTERVALS": "check=5,ingest=1,tick_ms=200"}
         sb.refresh_quota(five_hour=10, seven_day=20)
         # 100,000 tokens: the prompt and the spawn (estimate 1,000) pass; 4-8 requests put it over.
-        sb.project_config({"spawn_estimate": 1000,
-                           "budgets": [{"name": "runaway", "window": "day", "tokens": 100000, "enforcement": "block",
-                                        "stop_running": True}]})
+        (sb.project_config if where == "project" else sb.user_config)(
+            {"spawn_estimate": 1000, "budgets": [{"name": "runaway", "window": "day", "tokens": 100000,
+                                                  "enforcement": "block", "stop_running": True}]})
         try:
             proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
             r = sb.wait_print(proc, 90)
