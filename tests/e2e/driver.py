@@ -488,27 +488,6 @@ def tool_results(request: dict) -> list[tuple[dict, str]]:
     return out
 
 
-def request_texts(request: dict, since_message: int = 0) -> str:
-    """Every text the request's messages carry from index `since_message` on (prompts, tool results,
-    system reminders), as one string."""
-    parts = []
-    for m in request["body"]["messages"][since_message:]:
-        c = m.get("content")
-        if isinstance(c, str):
-            parts.append(c)
-            continue
-        for b in c or []:
-            if not isinstance(b, dict):
-                continue
-            if b.get("type") == "text":
-                parts.append(b.get("text", ""))
-            elif b.get("type") == "tool_result":
-                rc = b.get("content")
-                parts.append(rc if isinstance(rc, str) else " ".join(
-                    x.get("text", "") for x in rc or [] if isinstance(x, dict)))
-    return "\n".join(parts)
-
-
 def guard_events(sb: Sandbox, name: str, session_id=None):
     sql = "SELECT * FROM events WHERE event_type='warning' AND name=?"
     params = [name]
