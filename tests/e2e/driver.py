@@ -1067,7 +1067,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.list:
         for n, s in SCENARIOS.items():
-            print(f"{n:22} {'[xfail] ' if s['xfail'] else ''}{s['doc']}")
+            print(f"{n:34} {'[xfail] ' if s['xfail'] else ''}{s['doc']}")
         return 0
     try:
         if args.install_only:
