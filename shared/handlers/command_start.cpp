@@ -101,7 +101,7 @@ Decision prompt_submit(HookCall& call) {
       stale = std::move(guard);
     }
   });
-  Decision decision = command ? gate_prompt(call, *command) : Decision{};
+  Decision decision = command ? gate_prompt(call, *command) : gate_returning_agent(call);
   if (decision.block) return decision;
   if (stale) {
     if (!decision.system_message.empty()) decision.system_message += "\n";

@@ -214,31 +214,67 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
   return decision;
 }
 
-Decision gate_tool_call(HookCall& call) {
-  if (usage_ignored(call.env)) return {};
-  const auto file = read_guard_file(guard_file_path(call.db_path()));
-  if (!file) return {};
+namespace {
+
+struct StopCheck {
+  std::optional<GuardFile> file;
+  std::optional<Config> config; // loaded only when something may apply
+  std::string reason;           // set when the session must stop
+};
+
+// Whether this session must stop: from guard.json, and the config only when the file says something may apply.
+StopCheck check_stop(HookCall& call, bool want_config) {
+  StopCheck check;
+  if (usage_ignored(call.env)) return check;
+  check.file = read_guard_file(guard_file_path(call.db_path()));
+  if (!check.file) return check;
+  const GuardFile& file = *check.file;
   const EpochMs now = call.clock.now_ms();
-  if (file->override_value && file->override_value->active_at(now)) return {};
-  std::string reason;
-  for (const StopOrder& stop : file->stops) {
+  if (file.override_value && file.override_value->active_at(now)) {
+    check.file.reset();
+    return check;
+  }
+  for (const StopOrder& stop : file.stops) {
     if (stop.session_id.empty() || stop.session_id == call.header.session_id) {
-      reason = stop.reason + " " + override_hint();
-      break;
+      check.reason = stop.reason + " " + override_hint();
+      return check;
     }
   }
-  const bool main_agent = call.header.agent_id.empty();
-  const bool notices = main_agent && file->notice_seq > 0;
-  if (reason.empty() && !notices && !file->quota_observed_ms) return {};
+  if (!want_config && !file.quota_observed_ms) return check;
   // Something may apply: the config decides (quota thresholds and switches are the reader's own).
-  const Config config = load_config(call.paths, ConfigScope::user_and_project);
-  const QuotaSettings quota = quota_settings(call.env, config);
-  if (reason.empty() && quota.enabled && config.quota.auto_stop_on_critical &&
-      file->quota_level(now, quota.thresholds, quota.check_interval_s) == QuotaLevel::critical) {
-    reason = "tokenwarden: the plan quota is critical (" + quota_summary(file->five_hour, file->seven_day, now) +
-             ", critical at " + percent_text(quota.thresholds.critical) +
-             "): this session stops now, every agent with it. " + override_hint();
+  check.config = load_config(call.paths, ConfigScope::user_and_project);
+  const QuotaSettings quota = quota_settings(call.env, *check.config);
+  if (quota.enabled && check.config->quota.auto_stop_on_critical &&
+      file.quota_level(now, quota.thresholds, quota.check_interval_s) == QuotaLevel::critical) {
+    check.reason = "tokenwarden: the plan quota is critical (" + quota_summary(file.five_hour, file.seven_day, now) +
+                   ", critical at " + percent_text(quota.thresholds.critical) +
+                   "): this session stops now, every agent with it. " + override_hint();
   }
+  return check;
+}
+
+} // namespace
+
+Decision gate_returning_agent(HookCall& call) {
+  const StopCheck check = check_stop(call, false);
+  if (check.reason.empty()) return {};
+  Decision decision;
+  decision.block = true;
+  decision.block_reason = check.reason;
+  decision.stop_session = true;
+  decision.stop_reason = check.reason;
+  Store& store = call.store();
+  store.write([&] { record_action(call, store, "session_stopped", call.header.session_id, check.reason); });
+  return decision;
+}
+
+Decision gate_tool_call(HookCall& call) {
+  const bool main_agent = call.header.agent_id.empty();
+  StopCheck check = check_stop(call, false);
+  if (!check.file) return {};
+  const bool notices = main_agent && check.file->notice_seq > 0;
+  const std::string& reason = check.reason;
+  if (reason.empty() && !notices) return {};
   Decision decision;
   if (!reason.empty()) {
     decision.permission = Permission::deny;
@@ -249,7 +285,8 @@ Decision gate_tool_call(HookCall& call) {
     store.write([&] { record_action(call, store, "session_stopped", call.header.session_id, reason); });
     return decision;
   }
-  if (notices) deliver_notices(call, call.store(), config, decision);
+  const Config config = check.config ? *check.config : load_config(call.paths, ConfigScope::user_and_project);
+  deliver_notices(call, call.store(), config, decision);
   return decision;
 }
 

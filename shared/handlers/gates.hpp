@@ -19,6 +19,10 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input);
 // UserPromptSubmit: block at quota CRITICAL or over a block budget that applies to the prompt's command.
 Decision gate_prompt(HookCall& call, const std::string& command);
 
+// UserPromptSubmit of a background agent returning (<task-notification>): once the session is stopped, its
+// agents' results are not sent to the model either (block, with the stop reason).
+Decision gate_returning_agent(HookCall& call);
+
 // PreToolUse on every tool: from guard.json alone (no SQLite unless it acts), deny and stop the session at
 // quota CRITICAL (auto_stop_on_critical) or on a stop order of a stop_running budget; deliver pending notices
 // to the main agent.

@@ -126,6 +126,11 @@ TEST_CASE("gates: at quota CRITICAL a spawn is denied, a prompt blocked, and any
     CHECK(stop["stopReason"].get<std::string>().find("stops now") != std::string::npos);
     CHECK(stop["hookSpecificOutput"]["permissionDecision"] == "deny");
   }
+  // A background agent returning to the stopped session is not sent to the model either.
+  const Json returning = output(box.hook("tw-command-start",
+                                         prompt("s1", "<task-notification><status>completed</status></task-notification>", "p-tn")));
+  CHECK(returning["decision"] == "block");
+  CHECK(returning["continue"] == false);
   // Each action is an event in the hierarchy.
   const Run events = box.tw({"events", "--json", "--session", "s1"});
   CHECK(events.out.find("spawn_denied") != std::string::npos);
@@ -142,6 +147,7 @@ TEST_CASE("gates: a crossing into WARN is told once, to the main agent and the u
   Box box;
   box.quota(50);
   CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  CHECK(box.hook("tw-command-start", prompt("s1", "<task-notification>done</task-notification>", "p-tn")).out.empty());
   box.quota(85);
   // A subagent's tool call does not take the notice: it is for the main agent.
   CHECK(box.hook("tw-stop", tool_call("s1", "a-sub")).out.empty());
