@@ -559,6 +559,52 @@ def s_quota_statusline_tui(ctx):
         check_no_token_leak(sb)
 
 
+@scenario("quota_ratelimits_tui", tui=True)
+def s_quota_ratelimits_tui(ctx):
+    """A subscriber (OAuth, no API key): the quota comes from the answers' rate-limit headers via the statusline input; at 95 % the next prompt is blocked."""
+    with ctx.sandbox(quota=True) as sb:  # quota=True only for TOKENWARDEN_NO_DAEMON: the endpoint is never asked
+        sb.extra_env = {"CLAUDE_CODE_OAUTH_TOKEN": e2e.FAKE_CLI_OAUTH_TOKEN, "ANTHROPIC_API_KEY": None}
+        sb.standin.extra_headers = standin.ratelimit_headers(37, 12)
+        sb.start_tui(tui_permission_args())
+        sb.wait_screen(lambda s: "❯" in s and statusline_row(s), 60, "prompt box and statusline")
+        sb.save_screen("start")
+        sb.send("[[mock:text]] hello", literal=True)
+        sb.send("Enter")
+        sb.wait_screen(lambda s: "MOCK_FINAL: plain text answer." in s, 60, "the scripted answer")
+        auth = {k.lower(): v for k, v in sb.requests()[0]["headers"].items()}
+        check("authorization" in auth and "x-api-key" not in auth,
+              f"the CLI did not authenticate as a subscriber (Bearer): headers {sorted(auth)}")
+        screen = sb.wait_screen(lambda s: "5h 37%" in statusline_row(s) and "7d 12%" in statusline_row(s), 30,
+                                "the quota from the rate-limit headers (`5h 37% ... 7d 12%`) on the statusline")
+        sb.save_screen("quota_from_headers")
+        e2e.log(f"statusline: {statusline_row(screen).splitlines()[0]!r}")
+        doc = quota_state(sb)
+        check(doc.get("source") == "statusline" and (doc.get("five_hour") or {}).get("utilization") == 37,
+              f"`tw usage --json` does not show 37 % from the statusline: {json.dumps(doc)[:600]}")
+        check(not sb.usage_stub.requests(), f"the usage endpoint was asked: {sb.usage_stub.requests()}")
+        # The answers now say 95 %: after the next one the statusline stores CRITICAL, and the prompt after
+        # that is blocked before any API call.
+        sb.standin.extra_headers = standin.ratelimit_headers(95, 12)
+        sb.wait_idle()
+        sb.send("[[mock:text]] one more", literal=True)
+        sb.send("Enter")
+        e2e.wait_for(lambda: (quota_state(sb).get("five_hour") or {}).get("utilization") == 95, 30,
+                     what="`tw usage --json` to show 95 % from the statusline")
+        sb.wait_screen(lambda s: "5h 95%" in statusline_row(s), 30, "`5h 95%` on the statusline")
+        sb.wait_idle()
+        n = len([q for q in sb.requests() if q["agent"] != "side"])
+        sb.send("[[mock:text]] and again", literal=True)
+        sb.send("Enter")
+        sb.wait_screen(lambda s: "prompt was not sent" in s.replace("\n", " "), 30, "the prompt block reason on the screen")
+        sb.save_screen("blocked")
+        time.sleep(1.0)
+        check(len([q for q in sb.requests() if q["agent"] != "side"]) == n, "the blocked prompt reached the Messages API")
+        sb.send("C-u")
+        sb.wait_screen(lambda s: prompt_box(s).strip() == "❯", 10, "an empty prompt box")
+        sb.exit_tui()
+        check_no_token_leak(sb)
+
+
 @scenario("quota_stop_tui", tui=True)
 def s_quota_stop_tui(ctx):
     """Interactive: the quota turns CRITICAL during a turn; tw-stop ends the turn at the next tool call, the user sees why, the next prompt is blocked."""

@@ -32,6 +32,9 @@ SKIP_RC = 77            # ctest SKIP_RETURN_CODE
 DUMMY_KEY = "sk-ant-api03-" + "e2e" * 14 + "-tokenwardenAA"  # not a real key; never leaves loopback
 # The OAuth token of the fake Claude.ai login (quota scenarios); only the usage stub on loopback sees it.
 FAKE_OAUTH_TOKEN = "sk-ant-oat01-E2EQUOTATOKEN-" + "5e2e" * 6
+# The CLI's own OAuth token when a scenario plays a Claude.ai subscriber (CLAUDE_CODE_OAUTH_TOKEN, no API key):
+# only the stand-in sees it.
+FAKE_CLI_OAUTH_TOKEN = "sk-ant-oat01-E2ESUBSCRIBER-" + "c1e2" * 6
 NPM_PACKAGE = "@anthropic-ai/claude-code"
 
 # Every hook event the pinned CLI knows (claude-code-protocol.md 1.2); the recorder gets all of them.
@@ -264,6 +267,7 @@ class Sandbox:
         for d in (self.config, self.proj):
             os.makedirs(d)
         self.server, self.port = standin.serve(os.path.join(self.artifacts))
+        self.standin = self.server.RequestHandlerClass.standin  # its extra_headers change what it answers
         if quota:
             self.usage_stub = usage_stub.serve(os.path.join(self.artifacts, "usage_endpoint.log"), FAKE_OAUTH_TOKEN)
             self.usage_stub.set_percent(five_hour=10, seven_day=20)
@@ -364,7 +368,7 @@ class Sandbox:
             e["TW_E2E_RECORD"] = self.record_path
         e.update(self.extra_env)
         e.update(extra or {})
-        return e
+        return {k: v for k, v in e.items() if v is not None}  # None in extra_env/extra removes a variable
 
     def claude_args(self, *more) -> list[str]:
         args = [self.claude, "--allowedTools", "Bash,Agent,Skill,Read"]

@@ -289,6 +289,9 @@ class StandIn:
         # be deterministic: ids carry a per-server nonce, usage numbers do not.
         self.nonce = hashlib.sha256(f"{os.getpid()}-{time.time_ns()}".encode()).hexdigest()[:8]
         self.occurrences: dict[tuple, int] = {}
+        # Response headers added to every /v1/messages answer, changeable while serving (e.g. the
+        # anthropic-ratelimit-unified-* headers a subscriber's answers carry; see ratelimit_headers()).
+        self.extra_headers: dict[str, str] = {}
         self.requests_path = os.path.join(log_dir, "requests.jsonl")
         self.usage_path = os.path.join(log_dir, "usage.jsonl")
         self.other_path = os.path.join(log_dir, "other_requests.jsonl")
@@ -309,6 +312,22 @@ class StandIn:
         with self.lock:
             with open(path, "a", encoding="utf-8") as f:
                 f.write(line)
+
+
+def ratelimit_headers(five_hour_pct: float, seven_day_pct: float, five_hour_resets_in_s=3 * 3600,
+                      seven_day_resets_in_s=4 * 86400) -> dict[str, str]:
+    """The unified rate-limit headers of a Claude.ai subscriber's answers (fractions 0-1, unix seconds), from
+    which Claude Code fills the statusline input's rate_limits."""
+    now = int(time.time())
+    return {
+        "anthropic-ratelimit-unified-status": "allowed",
+        "anthropic-ratelimit-unified-5h-utilization": f"{five_hour_pct / 100:.4f}",
+        "anthropic-ratelimit-unified-5h-reset": str(now + five_hour_resets_in_s),
+        "anthropic-ratelimit-unified-7d-utilization": f"{seven_day_pct / 100:.4f}",
+        "anthropic-ratelimit-unified-7d-reset": str(now + seven_day_resets_in_s),
+        "anthropic-ratelimit-unified-reset": str(now + five_hour_resets_in_s),
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+    }
 
 
 def _sse(event, data) -> bytes:
@@ -408,12 +427,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    "content": content, "stop_reason": stop_reason, "stop_sequence": None, "usage": usage}
         si.append(si.usage_path, {"seq": seq, "message_id": msg_id, "model": model, "agent": kind,
                                   "agent_id": agent_id, "marker": marker, "step": step, "usage": usage})
+        with si.lock:
+            extra = dict(si.extra_headers)
         if stream:
-            self.stream_message(message)
+            self.stream_message(message, extra)
         else:
-            self._send_json(200, message)
+            self._send_json(200, message, extra)
 
-    def stream_message(self, message):
+    def stream_message(self, message, extra_headers=None):
         usage = message["usage"]
         start = dict(message, content=[], stop_reason=None)
         start["usage"] = dict(usage, output_tokens=1)
@@ -444,6 +465,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("request-id", message["id"].replace("msg_", "req_", 1))
         self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra_headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
