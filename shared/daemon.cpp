@@ -161,7 +161,7 @@ int run_daemon(const DaemonContext& context) {
             ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
         if (!ingested.empty()) log.line(ingested);
         // Whoever ingests spend recomputes the guard row's spend and budgets in a transaction of its own.
-        refresh_guard_after_ingest(context.db_path, config, now);
+        refresh_guard_after_ingest(context.db_path, context.paths.user_config, now);
       }
       if (now >= next_check && settings.enabled) {
         next_check = now + static_cast<EpochMs>(settings.check_interval_s) * 1000;

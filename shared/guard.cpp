@@ -7,6 +7,7 @@
 #include "store_impl.hpp"
 #include "store_quota.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -151,7 +152,8 @@ void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
   Json stops = Json::array();
   if (guard && guard->budget_detail) {
     for (const StopOrder& stop : stop_orders_from_detail(*guard->budget_detail)) {
-      stops.push_back({{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason}});
+      stops.push_back({{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason},
+                       {"project", stop.project}});
     }
   }
   doc["stops"] = std::move(stops);
@@ -179,7 +181,8 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
   if (auto stops = doc.find("stops"); stops != doc.end() && stops->is_array()) {
     for (const Json& stop : *stops) {
       if (!stop.is_object()) continue;
-      file.stops.push_back({stop.value("budget", ""), stop.value("session", ""), stop.value("reason", "")});
+      file.stops.push_back({stop.value("budget", ""), stop.value("session", ""), stop.value("reason", ""),
+                            stop.value("project", "")});
     }
   }
   if (auto it = doc.find("notice_seq"); it != doc.end() && it->is_number_integer()) file.notice_seq = it->get<std::int64_t>();
@@ -192,42 +195,47 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
 
 // --- budgets into the guard row -------------------------------------------------------------------------
 
-std::vector<BudgetStatus> refresh_budget_state(Store& store, const Config& config, EpochMs now) {
+std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<ProjectConfig>& configs, EpochMs now) {
   QuotaRows quota(store);
   const auto guard = quota.guard();
   std::optional<QuotaWindow> five_hour;
   if (guard && guard->observation) five_hour = guard->observation->five_hour;
-  BudgetBook book(store, config, now, five_hour);
-  std::vector<BudgetStatus> statuses = book.all();
   GuardRows rows(store);
+  std::vector<BudgetStatus> all;
   QuotaLevel worst = QuotaLevel::ok;
   Json detail = Json::array();
-  for (const BudgetStatus& status : statuses) {
-    worst = worse_level(worst, status.level);
-    rows.record_level("budget:" + status.budget.name, status.window_key, status.level,
-                      "tokenwarden: " + status.describe() + " is now " + std::string(to_string(status.level)) + ".",
-                      now);
-    Json item = {{"name", status.budget.name},
-                 {"window", std::string(to_string(status.budget.window))},
-                 {"unit", std::string(to_string(status.budget.unit))},
-                 {"enforcement", std::string(to_string(status.budget.enforcement))},
-                 {"spent", status.spent},
-                 {"limit", status.budget.limit},
-                 {"percent", status.percent},
-                 {"level", std::string(to_string(status.level))},
-                 {"warn_at", status.budget.warn_at},
-                 {"block_at", status.budget.block_at},
-                 {"session", status.session_id}};
-    if (status.resets_ms) item["resets_ms"] = *status.resets_ms;
-    if (status.budget.stop_running && status.level == QuotaLevel::critical) {
-      item["stop"] = "tokenwarden: " + status.describe() + " is over its stop threshold (" +
-                     std::to_string(static_cast<int>(status.budget.block_at)) + "%): this session stops now.";
+  for (const ProjectConfig& project : configs) {
+    BudgetBook book(store, project.config, now, five_hour);
+    for (BudgetStatus& status : book.all()) {
+      worst = worse_level(worst, status.level);
+      // A budget the user config defines is evaluated once per project alike: its crossing is noticed once.
+      rows.record_level("budget:" + status.budget.name, status.window_key, status.level,
+                        "tokenwarden: " + status.describe() + " is now " + std::string(to_string(status.level)) + ".",
+                        now);
+      Json item = {{"name", status.budget.name},
+                   {"window", std::string(to_string(status.budget.window))},
+                   {"unit", std::string(to_string(status.budget.unit))},
+                   {"enforcement", std::string(to_string(status.budget.enforcement))},
+                   {"spent", status.spent},
+                   {"limit", status.budget.limit},
+                   {"percent", status.percent},
+                   {"level", std::string(to_string(status.level))},
+                   {"warn_at", status.budget.warn_at},
+                   {"block_at", status.budget.block_at},
+                   {"session", status.session_id},
+                   {"project", project.project_dir}};
+      if (status.resets_ms) item["resets_ms"] = *status.resets_ms;
+      if (status.budget.stop_running && status.level == QuotaLevel::critical) {
+        item["stop"] = "tokenwarden: " + status.describe() + " is over its stop threshold (" +
+                       std::to_string(static_cast<int>(status.budget.block_at)) + "%): this session stops now.";
+      }
+      detail.push_back(std::move(item));
+      all.push_back(std::move(status));
     }
-    detail.push_back(std::move(item));
   }
-  quota.save_budget_state(statuses.empty() ? QuotaLevel::unknown : worst,
+  quota.save_budget_state(all.empty() ? QuotaLevel::unknown : worst,
                           detail.dump(-1, ' ', false, Json::error_handler_t::replace), now);
-  return statuses;
+  return all;
 }
 
 QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observation, const Thresholds& thresholds,
@@ -241,11 +249,27 @@ QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observat
   return level;
 }
 
-void refresh_guard_after_ingest(const fs::path& db_path, const Config& config, EpochMs now) {
+void refresh_guard_after_ingest(const fs::path& db_path, const fs::path& user_config, EpochMs now,
+                                const std::string& also_project) {
   Store store = Store::open(db_path, StoreMode::cli);
+  std::vector<ProjectConfig> configs;
+  EventQuery query;
+  query.active_since_ms = now - 6 * 3600 * 1000;
+  std::vector<std::string> projects;
+  if (!also_project.empty()) projects.push_back(also_project);
+  for (const SessionRow& session : store.sessions(query)) {
+    if (session.project_dir.empty()) continue;
+    if (std::find(projects.begin(), projects.end(), session.project_dir) == projects.end()) {
+      projects.push_back(session.project_dir);
+    }
+  }
+  for (const std::string& project : projects) {
+    configs.push_back({project, load_config_files(user_config, fs::path(project) / ".tokenwarden.json")});
+  }
+  if (configs.empty()) configs.push_back({"", load_config_files(user_config, {})});
   store.write([&] {
     QuotaRows(store).recompute_spend(local_day_start_ms(now), now);
-    refresh_budget_state(store, config, now);
+    refresh_budget_state(store, configs, now);
   });
   publish_guard(store, db_path, now);
 }
@@ -256,7 +280,8 @@ std::vector<StopOrder> stop_orders_from_detail(const std::string& detail_json) {
   if (!detail.is_array()) return out;
   for (const Json& item : detail) {
     if (!item.is_object() || !item.contains("stop") || !item["stop"].is_string()) continue;
-    out.push_back({item.value("name", ""), item.value("session", ""), item["stop"].get<std::string>()});
+    out.push_back({item.value("name", ""), item.value("session", ""), item["stop"].get<std::string>(),
+                   item.value("project", "")});
   }
   return out;
 }

@@ -35,8 +35,9 @@ struct Override {
 // A budget with stop_running over its block threshold: running sessions stop at their next tool call.
 struct StopOrder {
   std::string budget;
-  std::string session_id; // empty: every session
+  std::string session_id; // empty: every session (of the project, when one is named)
   std::string reason;
+  std::string project;    // the project whose config defines the budget; empty: every project
 };
 
 // The guard's rows, on an open store.
@@ -85,9 +86,15 @@ void publish_guard(Store& store, const std::filesystem::path& db_path, EpochMs n
 // Reads guard.json; nothing when it is absent or unreadable (no state: every gate allows).
 std::optional<GuardFile> read_guard_file(const std::filesystem::path& path);
 
-// Inside Store::write: evaluates every budget, records their crossings, and saves the budgets' level and
-// detail (with the stop orders) into the guard row. Returns the statuses.
-std::vector<BudgetStatus> refresh_budget_state(Store& store, const Config& config, EpochMs now);
+// The configuration in force for one project (user config merged with its .tokenwarden.json).
+struct ProjectConfig {
+  std::string project_dir; // empty: the user config alone
+  Config config;
+};
+
+// Inside Store::write: evaluates every budget of every given project config, records their crossings, and
+// saves the budgets' level and detail (with the stop orders, tagged with their project) into the guard row.
+std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<ProjectConfig>& configs, EpochMs now);
 
 // Inside Store::write: stores a quota observation (QuotaRows::save_observation) and notices a crossing of the
 // quota thresholds, either way. Every writer of observations goes through here.
@@ -96,7 +103,11 @@ QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observat
 
 // After an ingest: recomputes today's spend and every budget in one transaction of its own, then publishes
 // guard.json (the daemon and `tw ingest` call this).
-void refresh_guard_after_ingest(const std::filesystem::path& db_path, const Config& config, EpochMs now);
+// Budgets are those of the projects with sessions active in the last 6 hours (each its user + project config),
+// so the watchdog and a `tw ingest` run anywhere agree.
+// `also_project`: the caller's own project, counted even before any session of it was recorded.
+void refresh_guard_after_ingest(const std::filesystem::path& db_path, const std::filesystem::path& user_config,
+                                EpochMs now, const std::string& also_project = {});
 
 // Reads the stop orders back from the guard row's budget detail.
 std::vector<StopOrder> stop_orders_from_detail(const std::string& detail_json);

@@ -73,7 +73,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     }
     const IngestSummary s = ingest_files(store, prices, files, ingest);
     // New spend moves today's total and the budgets: the gates read them from the guard row and guard.json.
-    refresh_guard_after_ingest(db_path, ctx.config(), ctx.clock.now_ms());
+    refresh_guard_after_ingest(db_path, ctx.paths.user_config, ctx.clock.now_ms(), ctx.paths.project_dir.string());
     if (options->quiet) return;
     if (options->json) {
       nlohmann::json skipped = nlohmann::json::object();

@@ -235,7 +235,8 @@ StopCheck check_stop(HookCall& call, bool want_config) {
     return check;
   }
   for (const StopOrder& stop : file.stops) {
-    if (stop.session_id.empty() || stop.session_id == call.header.session_id) {
+    const bool project = stop.project.empty() || stop.project == call.project_dir();
+    if (project && (stop.session_id.empty() || stop.session_id == call.header.session_id)) {
       check.reason = stop.reason + " " + override_hint();
       return check;
     }

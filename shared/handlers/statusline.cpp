@@ -98,7 +98,8 @@ bool errors_logged_since(const std::filesystem::path& log, EpochMs since) {
 
 // The budget closest to its block threshold among those that count this session (from the guard row's
 // budget detail, as the last ingest computed it).
-std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::string& session_id) {
+std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::string& session_id,
+                                         const std::string& project_dir) {
   if (!guard.budget_detail) return std::nullopt;
   const auto detail = nlohmann::json::parse(*guard.budget_detail, nullptr, false);
   if (!detail.is_array()) return std::nullopt;
@@ -108,6 +109,8 @@ std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::st
     if (!item.is_object() || !item.contains("percent") || !item["percent"].is_number()) continue;
     const std::string session = item.value("session", "");
     if (!session.empty() && session != session_id) continue;
+    const std::string project = item.value("project", "");
+    if (!project.empty() && project != project_dir) continue;
     const double percent = item["percent"].get<double>();
     const double block_at = item.value("block_at", 90.0);
     const double share = percent / (block_at > 0 ? block_at : 90.0);
@@ -276,7 +279,7 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
     view.burn_usd_per_hour = guard->burn_usd_per_hour;
   }
   if (guard) {
-    view.budget = tightest_budget(*guard, snapshot.session_id);
+    view.budget = tightest_budget(*guard, snapshot.session_id, call.project_dir());
     if (guard->override_until_ms && *guard->override_until_ms > now) view.override_left_ms = *guard->override_until_ms - now;
   }
   view.errors_in_last_hour =

@@ -296,3 +296,17 @@ TEST_CASE("budgets: tw budget and the statusline colour a budget the same", "[bu
   INFO(line.out);
   CHECK(line.out.find("daily \x1b[33m[███████░] 85%\x1b[0m") != std::string::npos);
 }
+
+TEST_CASE("budgets: a project's stop_running budget stops that project's sessions, not another project's",
+          "[budgets][gates]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "team-day"}, {"window", "day"}, {"tokens", 1000}, {"stop_running", true}}}}});
+  box.spend("s1", "big", {2000});
+  const fs::path elsewhere = box.dir.path / "elsewhere";
+  fs::create_directories(elsewhere);
+  // (in a subagent: the crossing notice is for a main agent, and this test is about the stop)
+  CHECK(box.hook("tw-stop", tool_call("s9", "a-sub"), {{"CLAUDE_PROJECT_DIR", elsewhere.string()}}).out.empty());
+  const Json stop = output(box.hook("tw-stop", tool_call("s9", "a-sub")));
+  CHECK(stop["continue"] == false);
+  CHECK(stop["stopReason"].get<std::string>().find("team-day") != std::string::npos);
+}
