@@ -915,86 +915,85 @@ def _stop_all_agents(ctx, sb: Sandbox, flip, what: str, fixture_name: str | None
     # The flip happens with at least 1 s left in both agents' sleeps. Both loops have the same period P (sleep +
     # ~1 s of request and hooks), so some moment has both within P/2 of their step's start: slack >= P/2.
     slack = standin.LOOP_SLEEP_S - 1.0
-    if True:
-        proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
+    proc = sb.start_print("[[mock:loop_main]] start a background worker, then loop", "run")
 
-        def both_sleeping():
-            if proc.poll() is not None:
-                raise Failure(f"claude -p exited (rc={proc.returncode}) before both loops ran; see {sb.artifacts}/run.stdout")
-            m, now, at = loop_markers(sb), time.time(), {}
-            for who, min_k in (("main", 1), ("sub", 2)):  # the subagent has made a few requests by then
-                started = m["started"][who]
-                if not started:
-                    return None
-                k = max(started)
-                if k < min_k or k in m["done"][who] or now - started[k] > slack:
-                    return None
-                at[who] = k
-            return at
-        at_flip = e2e.wait_for(both_sleeping, 60, interval=0.05,
-                               what="the main agent and the subagent both inside a loop step (sub at step 2+)")
-        seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
-        t_flip = time.time()
-        flip()
-        t_armed = time.time()
-        e2e.log(f"flipped ({what}) at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
-        m = loop_markers(sb)
-        early = {who: round(m["done"][who][k] - t_armed, 2) for who, k in at_flip.items()
-                 if k in m["done"][who] and m["done"][who][k] < t_armed}
-        check(not early, f"inconclusive: the flip took {t_armed - t_flip:.2f}s and {early} finished the step it was "
-              "in before the state was armed (machine overloaded?)")
-        try:
-            r = sb.wait_print(proc, 30)
-        except Failure as e:
-            raise Failure(f"{e}: the loops went on after the flip ({what}) "
-                          f"(markers: {json.dumps(loop_markers(sb)['started'])})")
-        t_exit = time.time()
-        time.sleep(1.0)  # a tool call let through at the end would have created its marker by now
-        res = sb.result_json(r)
-        wait_hooks_settled(sb)
-        markers = loop_markers(sb)
-        after = {who: sorted(k for k in markers["started"][who] if k > at_flip[who]) for who in ("main", "sub")}
-        reqs = sb.requests()
-        late = [q for q in reqs if q["seq"] > seq_at_flip and q["agent"] != "side"]
-        per_agent: dict = {}
-        for q in late:
-            per_agent.setdefault("main" if q["agent"] == "main" else f"sub:{q['agent_id']}", []).append(q)
-        sid = res.get("session_id")
-        stopped = guard_events(sb, "session_stopped") if os.path.exists(sb.db) else []
-        post_flip_pre = [h for h in sb.hooks() if h["event"] == "PreToolUse" and h["time"] >= t_armed]
+    def both_sleeping():
+        if proc.poll() is not None:
+            raise Failure(f"claude -p exited (rc={proc.returncode}) before both loops ran; see {sb.artifacts}/run.stdout")
+        m, now, at = loop_markers(sb), time.time(), {}
+        for who, min_k in (("main", 1), ("sub", 2)):  # the subagent has made a few requests by then
+            started = m["started"][who]
+            if not started:
+                return None
+            k = max(started)
+            if k < min_k or k in m["done"][who] or now - started[k] > slack:
+                return None
+            at[who] = k
+        return at
+    at_flip = e2e.wait_for(both_sleeping, 60, interval=0.05,
+                           what="the main agent and the subagent both inside a loop step (sub at step 2+)")
+    seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
+    t_flip = time.time()
+    flip()
+    t_armed = time.time()
+    e2e.log(f"flipped ({what}) at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
+    m = loop_markers(sb)
+    early = {who: round(m["done"][who][k] - t_armed, 2) for who, k in at_flip.items()
+             if k in m["done"][who] and m["done"][who][k] < t_armed}
+    check(not early, f"inconclusive: the flip took {t_armed - t_flip:.2f}s and {early} finished the step it was "
+          "in before the state was armed (machine overloaded?)")
+    try:
+        r = sb.wait_print(proc, 30)
+    except Failure as e:
+        raise Failure(f"{e}: the loops went on after the flip ({what}) "
+                      f"(markers: {json.dumps(loop_markers(sb)['started'])})")
+    t_exit = time.time()
+    time.sleep(1.0)  # a tool call let through at the end would have created its marker by now
+    res = sb.result_json(r)
+    wait_hooks_settled(sb)
+    markers = loop_markers(sb)
+    after = {who: sorted(k for k in markers["started"][who] if k > at_flip[who]) for who in ("main", "sub")}
+    reqs = sb.requests()
+    late = [q for q in reqs if q["seq"] > seq_at_flip and q["agent"] != "side"]
+    per_agent: dict = {}
+    for q in late:
+        per_agent.setdefault("main" if q["agent"] == "main" else f"sub:{q['agent_id']}", []).append(q)
+    sid = res.get("session_id")
+    stopped = guard_events(sb, "session_stopped") if os.path.exists(sb.db) else []
+    post_flip_pre = [h for h in sb.hooks() if h["event"] == "PreToolUse" and h["time"] >= t_armed]
 
-        fixture = {
-            "what": f"{fixture_name}: `claude -p` (CLI {ctx.args.cli_version}) with a main agent and a background "
-                    f"subagent each looping over `sleep` Bash calls; flipped while both are inside a Bash call: {what}.",
-            "flip": {"loop_step_at_flip": at_flip, "request_seq_at_flip": seq_at_flip,
-                     "exit_after_flip_s": round(t_exit - t_flip, 2)},
-            "result": res,
-            "tool_calls_started_after_flip": after,
-            "requests_after_flip": [trim_request(q) for q in late],
-            "pretooluse_payloads_after_flip": [{"time_after_flip_s": round(h["time"] - t_flip, 2),
-                                                "payload": h["payload"]} for h in post_flip_pre],
-            "session_stopped_events": [{k: e.get(k) for k in ("hook", "agent_id", "name", "detail")} for e in stopped],
-        }
-        for h in post_flip_pre:  # what tw-stop answers to those calls (re-run on the recorded stdin)
-            who = "sub" if h["payload"].get("agent_id") else "main"
-            fixture.setdefault("tw_stop_answer_now", {}).setdefault(who, rerun_hook(sb, "tw-stop", h["payload"]))
-        if fixture_name:
-            save_fixture(ctx, sb, fixture_name, fixture)
-        else:
-            with open(os.path.join(sb.artifacts, "what_the_cli_did.json"), "w") as f:
-                json.dump(fixture, f, indent=2)
+    fixture = {
+        "what": f"{fixture_name}: `claude -p` (CLI {ctx.args.cli_version}) with a main agent and a background "
+                f"subagent each looping over `sleep` Bash calls; flipped while both are inside a Bash call: {what}.",
+        "flip": {"loop_step_at_flip": at_flip, "request_seq_at_flip": seq_at_flip,
+                 "exit_after_flip_s": round(t_exit - t_flip, 2)},
+        "result": res,
+        "tool_calls_started_after_flip": after,
+        "requests_after_flip": [trim_request(q) for q in late],
+        "pretooluse_payloads_after_flip": [{"time_after_flip_s": round(h["time"] - t_flip, 2),
+                                            "payload": h["payload"]} for h in post_flip_pre],
+        "session_stopped_events": [{k: e.get(k) for k in ("hook", "agent_id", "name", "detail")} for e in stopped],
+    }
+    for h in post_flip_pre:  # what tw-stop answers to those calls (re-run on the recorded stdin)
+        who = "sub" if h["payload"].get("agent_id") else "main"
+        fixture.setdefault("tw_stop_answer_now", {}).setdefault(who, rerun_hook(sb, "tw-stop", h["payload"]))
+    if fixture_name:
+        save_fixture(ctx, sb, fixture_name, fixture)
+    else:
+        with open(os.path.join(sb.artifacts, "what_the_cli_did.json"), "w") as f:
+            json.dump(fixture, f, indent=2)
 
-        check(not after["main"] and not after["sub"],
-              f"tool calls ran after the quota turned critical: started after the flip {after}")
-        check(t_exit - t_flip <= 10, f"claude -p exited {t_exit - t_flip:.1f}s after the flip (limit 10 s)")
-        too_many = {a: [(q["seq"], q["marker"], q["step"]) for q in qs] for a, qs in per_agent.items() if len(qs) > 1}
-        check(not too_many, f"more than one request per agent after the flip: {too_many}")
-        check(res.get("terminal_reason") == "hook_stopped" or stopper in json.dumps(res),
-              f"the result does not say a hook stopped the run: {json.dumps(res)[:800]}")
-        if stopper == "tokenwarden:":
-            check(stopped, "no session_stopped warning event recorded by tw-stop")
-        e2e.log(f"after the flip: requests {[(a, len(q)) for a, q in per_agent.items()]}, exit after {t_exit - t_flip:.1f}s, "
-                f"terminal_reason {res.get('terminal_reason')!r}")
+    check(not after["main"] and not after["sub"],
+          f"tool calls ran after the quota turned critical: started after the flip {after}")
+    check(t_exit - t_flip <= 10, f"claude -p exited {t_exit - t_flip:.1f}s after the flip (limit 10 s)")
+    too_many = {a: [(q["seq"], q["marker"], q["step"]) for q in qs] for a, qs in per_agent.items() if len(qs) > 1}
+    check(not too_many, f"more than one request per agent after the flip: {too_many}")
+    check(res.get("terminal_reason") == "hook_stopped" or stopper in json.dumps(res),
+          f"the result does not say a hook stopped the run: {json.dumps(res)[:800]}")
+    if stopper == "tokenwarden:":
+        check(stopped, "no session_stopped warning event recorded by tw-stop")
+    e2e.log(f"after the flip: requests {[(a, len(q)) for a, q in per_agent.items()]}, exit after {t_exit - t_flip:.1f}s, "
+            f"terminal_reason {res.get('terminal_reason')!r}")
 
 
 @scenario("quota_stop_all_agents")
