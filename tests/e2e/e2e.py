@@ -2,7 +2,10 @@
 
 - install_cli(version): the real Claude Code CLI from npm, cached outside the repo.
 - Sandbox: throwaway HOME / CLAUDE_CONFIG_DIR / project, the stand-in Messages API, the
-  settings that wire tokenwarden's hooks, `claude -p` runs and one tmux-driven interactive run.
+  settings that wire tokenwarden's hooks, `claude -p` runs (blocking, or started in the background with
+  start_print/wait_print) and one tmux-driven interactive run; with quota=True also the usage-endpoint
+  stub (tests/quota/usage_stub.py) and a fake Claude.ai login, refresh_quota(), project_config(),
+  user_config() and run_tw() for the quota and budget scenarios.
 
 driver.py holds the scenarios and the command line; this module holds no test logic.
 """
