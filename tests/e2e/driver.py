@@ -776,6 +776,30 @@ def count_in_messages(request: dict, needle: str) -> int:
     return n
 
 
+@scenario("quota_critical_switches_off")
+def s_quota_critical_switches_off(ctx):
+    """block_spawns_on_critical and auto_stop_on_critical off: at CRITICAL mid-turn the spawn runs and nothing is stopped."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.project_config({"quota": {"block_spawns_on_critical": False, "auto_stop_on_critical": False}})
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        proc = sb.start_print("[[mock:gate_spawn]] wait for the test, then delegate", "run")
+        wait_gate(sb, proc, "waiting")
+        doc = sb.refresh_quota(five_hour=95, seven_day=20)
+        check(doc.get("state") == "critical", f"`tw usage` state at 95 % is {doc.get('state')!r}, not critical")
+        open_gate(sb)
+        r = sb.wait_print(proc, 60)
+        res = sb.result_json(r)
+        wait_hooks_settled(sb)
+        check(r.returncode == 0 and not res.get("is_error") and res.get("terminal_reason") != "hook_stopped",
+              f"claude -p failed or was stopped: rc={r.returncode} result={json.dumps(res)[:800]}")
+        check(len(hook_events(sb, "SubagentStart")) == 1, "the spawn did not run although block_spawns_on_critical is false")
+        check(hook_events(sb, "PostToolUse", tool_name="Bash", agent_id=hook_events(sb, "SubagentStart")[0]["agent_id"]),
+              "the subagent's Bash call did not run although auto_stop_on_critical is false")
+        sid = res["session_id"]
+        for name in ("spawn_denied", "session_stopped"):
+            check(not guard_events(sb, name, sid), f"a {name} event although the switch is off")
+
+
 @scenario("quota_warn_notice")
 def s_quota_warn_notice(ctx):
     """Plan quota crosses WARN mid-turn: the spawn is allowed and the main agent is told once, as hook context."""
