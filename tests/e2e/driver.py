@@ -840,6 +840,30 @@ def s_quota_warn_notice(ctx):
         check(not guard_events(sb, "spawn_denied"), "a spawn_denied event at WARN")
 
 
+@scenario("budget_spawn_denied")
+def s_budget_spawn_denied(ctx):
+    """A block budget under its threshold lets the prompt through, but spend + the spawn's estimate crosses it: tw-pre-spawn denies the Agent call."""
+    with ctx.sandbox() as sb:
+        # ~29,000 tokens spent by the first run (29 %: the prompt passes); + 70,000 expected for a spawn = 99 %.
+        sb.project_config({"spawn_estimate": 70000,
+                           "budgets": [{"name": "spawns", "window": "day", "tokens": 100000, "enforcement": "block"}]})
+        run_ok(sb, "[[mock:text]] spend some tokens", "first")
+        wait_hooks_settled(sb)
+        sb.run_tw("ingest")
+        res = run_ok(sb, "[[mock:agent_fg]] delegate", "second")
+        e2e.wait_for(lambda: len(hook_events(sb, "SessionEnd")) >= 2, 15, what="second SessionEnd")
+        check(not hook_events(sb, "SubagentStart"), "a subagent started although the budget denies the spawn")
+        check(not [q for q in sb.requests() if q["agent"] == "sub"], "the stand-in served a subagent request")
+        nxt = [q for q in sb.requests() if q["agent"] == "main" and q["marker"] == "agent_fg" and q["step"] == 1]
+        check(nxt, "no request after the Agent call (the prompt itself was blocked?): "
+              f"result {json.dumps(res)[:600]}")
+        block, text = (tool_results(nxt[0]) or [({}, "")])[0]
+        check(block.get("is_error") is True and "tokenwarden:" in text and "spawns" in text,
+              f"the Agent tool error does not carry tokenwarden's budget reason naming `spawns`: {text!r}")
+        e2e.log(f"the model was told: {text!r}")
+        check(guard_events(sb, "spawn_denied", res["session_id"]), "no spawn_denied warning event recorded")
+
+
 @scenario("budget_downshift")
 def s_budget_downshift(ctx):
     """A warn budget past its threshold plus a downshift rule: a spawn asking for opus runs on haiku, and the model is told why."""
