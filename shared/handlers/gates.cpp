@@ -67,7 +67,8 @@ void record_action(HookCall& call, Store& store, const char* name, const std::st
 // context for the main agent when notify_managers is on, and as a message to the user.
 void deliver_notices(HookCall& call, Store& store, const Config& config, Decision& decision) {
   GuardRows rows(store);
-  std::vector<Notice> pending;
+  std::vector<Notice> pending = rows.pending(); // a read first: no write transaction when nothing waits
+  if (pending.empty()) return;
   bool claimed = false;
   store.write([&] {
     pending = rows.pending();
@@ -93,9 +94,8 @@ struct GateState {
 GateState gate_state(HookCall& call, Store& store) {
   GateState state{load_config(call.paths, ConfigScope::user_and_project), {}, {}, false};
   state.quota = quota_settings(call.env, state.config);
-  state.guard = QuotaRows(store).guard();
-  const auto override_value = GuardRows(store).override_state();
-  state.overridden = override_value && override_value->active_at(call.clock.now_ms());
+  state.guard = QuotaRows(store).guard(); // the override is one of its columns
+  state.overridden = state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
   return state;
 }
 
@@ -136,6 +136,10 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
                 "). Finish the work in this agent or wait for the reset. " + override_hint());
   }
 
+  if (state.config.budgets.empty()) {
+    deliver_notices(call, store, state.config, decision);
+    return decision;
+  }
   BudgetScope scope;
   scope.kind = BudgetScope::Kind::spawn;
   scope.session_id = call.header.session_id;
@@ -193,6 +197,10 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
   if (quota_critical(state, now)) {
     return block("tokenwarden: the plan quota is critical (" + quota_text(state, now) +
                  "); this prompt was not sent. " + override_hint());
+  }
+  if (state.config.budgets.empty()) {
+    deliver_notices(call, store, state.config, decision);
+    return decision;
   }
   BudgetScope scope;
   scope.kind = BudgetScope::Kind::prompt;
