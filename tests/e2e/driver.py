@@ -980,13 +980,18 @@ def _stop_all_agents(ctx, sb: Sandbox, flip, what: str, fixture_name: str | None
         return at
     at_flip = e2e.wait_for(both_sleeping, 60, interval=0.05,
                            what="the main agent and the subagent both inside a loop step (sub at step 2+)")
+    # Flip 1 s before the first of the two sleeps ends (time enough to arm the state, little of the 10 s exit
+    # budget spent waiting for the sleeps in flight).
+    m = loop_markers(sb)
+    first_end = min(m["started"][who][k] for who, k in at_flip.items()) + standin.LOOP_SLEEP_S
+    time.sleep(max(0.0, first_end - 1.0 - time.time()))
     seq_at_flip = max((q["seq"] for q in sb.requests()), default=0)
     t_flip = time.time()
     flip()
     t_armed = time.time()
     e2e.log(f"flipped ({what}) at steps {at_flip} (request seq {seq_at_flip}); armed in {t_armed - t_flip:.2f}s")
     m = loop_markers(sb)
-    early = {who: round(m["done"][who][k] - t_armed, 2) for who, k in at_flip.items()
+    early = {who: round(t_armed - m["done"][who][k], 2) for who, k in at_flip.items()
              if k in m["done"][who] and m["done"][who][k] < t_armed}
     check(not early, f"inconclusive: the flip took {t_armed - t_flip:.2f}s and {early} finished the step it was "
           "in before the state was armed (machine overloaded?)")
