@@ -39,7 +39,7 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-bool read_digits(const std::string& s, std::size_t& pos, int count, int& value) {
+bool read_digits(std::string_view s, std::size_t& pos, int count, int& value) {
   value = 0;
   for (int i = 0; i < count; ++i, ++pos) {
     if (pos >= s.size() || s[pos] < '0' || s[pos] > '9') return false;
@@ -50,7 +50,7 @@ bool read_digits(const std::string& s, std::size_t& pos, int count, int& value) 
 
 } // namespace
 
-bool parse_iso_utc(const std::string& text, EpochMs& out) {
+bool parse_iso_utc(std::string_view text, EpochMs& out) {
   std::size_t pos = 0;
   int year, month, day, hour, minute, second;
   if (!read_digits(text, pos, 4, year) || pos >= text.size() || text[pos++] != '-') return false;

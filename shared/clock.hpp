@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace tw {
 
@@ -36,6 +37,6 @@ std::string format_iso_utc(EpochMs ms);
 
 // Parses ISO-8601 timestamps as Claude Code writes them ("...Z" or "+00:00", optional fraction).
 // Returns false when the text is not such a timestamp.
-bool parse_iso_utc(const std::string& text, EpochMs& out);
+bool parse_iso_utc(std::string_view text, EpochMs& out);
 
 } // namespace tw

@@ -11,6 +11,11 @@
 #include <cerrno>
 #include <optional>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -81,48 +86,55 @@ struct FileDescriptor {
   }
 };
 
-// One ingest run's shared pieces.
-class Ingester {
-public:
-  Ingester(UsageStore& store, const PriceTable& prices, const IngestOptions& options, IngestSummary& summary)
-      : m_store(store), m_prices(prices), m_options(options), m_summary(summary) {
-    m_cold = store.empty();
-    if (!m_cold) m_states = store.file_states();
-  }
+// One file's new lines, as the reading thread hands them to the writing thread.
+struct ReadFile {
+  bool skip = false;     // unchanged since the last run, deleted since listed, or unreadable
+  bool replaced = false; // truncated or replaced: its stored records go first
+  FileState state;       // where the file is left
+  std::vector<UsageRecord> records; // adjacent copies of one response already merged
+  IngestSummary counts;  // bytes, lines, usage lines, merged copies, skipped lines
+};
 
-  void file(const fs::path& path);
+// The reading side (a thread of its own): reads each file's new complete lines and parses the usage lines.
+class FileReader {
+public:
+  FileReader(const PriceTable& prices, const IngestOptions& options, std::unordered_map<std::string, FileState> states,
+             std::filesystem::path db_path)
+      : m_prices(prices), m_options(options), m_states(std::move(states)), m_db_path(std::move(db_path)) {}
+
+  ReadFile read(const fs::path& file);
 
 private:
-  void line(std::string_view line, std::int64_t offset, FileState& state, const TranscriptOrigin& origin,
+  void line(std::string_view line, std::int64_t offset, ReadFile& out, const TranscriptOrigin& origin,
             const std::string& path);
   std::string command_for(const std::string& prompt_id, std::string_view line, const std::string& session);
-  void flush(FileState& state);
+  void flush(ReadFile& out);
   static bool better_copy(const UsageRecord& a, const UsageRecord& b);
-  std::optional<UsageRecord> m_pending; // the best line so far of the response being read
-  std::unordered_map<std::string, FileState> m_states; // every known file's state, read once
 
-  UsageStore& m_store;
   const PriceTable& m_prices;
   const IngestOptions& m_options;
-  IngestSummary& m_summary;
+  std::unordered_map<std::string, FileState> m_states; // every known file's state, read once
+  std::filesystem::path m_db_path;
+  std::optional<HookCommands> m_hook_commands; // opened at the first prompt
+  std::optional<UsageRecord> m_pending; // the best line so far of the response being read
   UsageLineParser m_parser;
-  bool m_cold = false;
-  std::unordered_set<std::string> m_seen_messages; // when cold: the only ids that can have duplicates
   std::unordered_map<std::string, std::string> m_commands;
   std::vector<char> m_buffer;
 };
 
-std::string Ingester::command_for(const std::string& prompt_id, std::string_view line, const std::string& session) {
+std::string FileReader::command_for(const std::string& prompt_id, std::string_view line, const std::string& session) {
   if (auto it = m_commands.find(prompt_id); it != m_commands.end()) return it->second;
+  if (!m_hook_commands) m_hook_commands.emplace(m_db_path);
   std::string command;
-  if (auto hook = m_store.hook_command(session, prompt_id)) command = *hook;
+  if (auto hook = m_hook_commands->find(session, prompt_id)) command = *hook;
   else command = m_parser.slash_command(line);
   m_commands.emplace(prompt_id, command);
   return command;
 }
 
-void Ingester::line(std::string_view text, std::int64_t offset, FileState& state, const TranscriptOrigin& origin,
-                    const std::string& path) {
+void FileReader::line(std::string_view text, std::int64_t offset, ReadFile& out, const TranscriptOrigin& origin,
+                      const std::string& path) {
+  FileState& state = out.state;
   std::string_view prompt;
   switch (classify_line(text, prompt)) {
   case LineKind::other: return;
@@ -139,10 +151,10 @@ void Ingester::line(std::string_view text, std::int64_t offset, FileState& state
   SkipReason reason{};
   auto parsed = m_parser.parse(text, reason);
   if (!parsed) {
-    ++m_summary.skipped[static_cast<std::size_t>(reason)];
+    ++out.counts.skipped[static_cast<std::size_t>(reason)];
     return;
   }
-  ++m_summary.usage_lines;
+  ++out.counts.usage_lines;
   UsageRecord r;
   r.message_id = std::move(parsed->message_id);
   r.request_id = std::move(parsed->request_id);
@@ -170,44 +182,35 @@ void Ingester::line(std::string_view text, std::int64_t offset, FileState& state
   r.line_offset = offset;
   if (parsed->skill_called) state.skill = *parsed->skill_called;
 
-  // A run that started on an empty store needs no look-up for an id it has not seen yet.
-  // One response is written as adjacent lines (one per content block): keep the best of them in memory and
-  // store it once, instead of storing and replacing line by line.
+  // One response is written as adjacent lines (one per content block): keep the best of them and hand it on
+  // once, instead of storing and replacing line by line.
   if (m_pending && !r.message_id.empty() && m_pending->message_id == r.message_id &&
       m_pending->request_id == r.request_id && m_pending->has_request_id == r.has_request_id &&
       m_pending->sidechain == r.sidechain && m_pending->line_session == r.line_session) {
-    ++m_summary.duplicates;
+    ++out.counts.duplicates;
     if (better_copy(r, *m_pending)) m_pending = std::move(r);
     return;
   }
-  flush(state);
+  flush(out);
   m_pending = std::move(r);
 }
 
 // The copy of one response that stays among adjacent lines: more tokens, then usage.speed, then the first.
-bool Ingester::better_copy(const UsageRecord& a, const UsageRecord& b) {
+bool FileReader::better_copy(const UsageRecord& a, const UsageRecord& b) {
   if (a.usage.total_tokens() != b.usage.total_tokens()) return a.usage.total_tokens() > b.usage.total_tokens();
   return a.has_speed && !b.has_speed;
 }
 
-void Ingester::flush(FileState& state) {
+void FileReader::flush(ReadFile& out) {
   if (!m_pending) return;
-  UsageRecord r = std::move(*m_pending);
+  out.records.push_back(std::move(*m_pending));
   m_pending.reset();
-  const bool known_new = m_cold && (r.message_id.empty() || m_seen_messages.insert(r.message_id).second);
-  switch (m_store.add(r, known_new)) {
-  case AddOutcome::inserted:
-    ++m_summary.records_new;
-    ++state.records;
-    return;
-  case AddOutcome::replaced: ++m_summary.records_replaced; return;
-  case AddOutcome::duplicate: ++m_summary.duplicates; return;
-  }
 }
 
-void Ingester::file(const fs::path& file_path) {
+ReadFile FileReader::read(const fs::path& file_path) {
+  ReadFile out;
+  out.skip = true;
   const std::string path = file_path.string();
-  ++m_summary.files;
   // Most files have not changed since the last run: decide that from stat() and the stored state alone.
   std::optional<FileState> known;
   if (auto it = m_states.find(path); it != m_states.end()) known = std::move(it->second);
@@ -215,37 +218,34 @@ void Ingester::file(const fs::path& file_path) {
     struct stat quick {};
     if (::stat(path.c_str(), &quick) == 0 && static_cast<std::int64_t>(quick.st_ino) == known->inode &&
         static_cast<std::int64_t>(quick.st_size) == known->offset) {
-      return;
+      return out;
     }
   }
   const int fd_raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_raw < 0) return; // deleted since listed (cleanupPeriodDays), or unreadable: nothing to count
+  if (fd_raw < 0) return out; // deleted since listed (cleanupPeriodDays), or unreadable: nothing to count
   FileDescriptor fd(fd_raw);
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) return;
+  if (::fstat(fd.fd, &st) != 0) return out;
   const auto size = static_cast<std::int64_t>(st.st_size);
   const auto inode = static_cast<std::int64_t>(st.st_ino);
 
   std::string head(std::min<std::size_t>(k_head, static_cast<std::size_t>(size)), '\0');
-  if (!head.empty() && read_at(fd.fd, head.data(), head.size(), 0) != static_cast<std::int64_t>(head.size())) return;
+  if (!head.empty() && read_at(fd.fd, head.data(), head.size(), 0) != static_cast<std::int64_t>(head.size())) return out;
 
-  FileState state;
+  FileState& state = out.state;
   if (known) {
-    const bool replaced = known->inode != inode || size < known->offset ||
-                          head.compare(0, known->head.size(), known->head) != 0;
-    if (replaced) {
-      m_store.forget_file(path);
-      ++m_summary.files_reset;
-    } else {
+    out.replaced = known->inode != inode || size < known->offset || head.compare(0, known->head.size(), known->head) != 0;
+    if (!out.replaced) {
       state = *known;
-      if (state.offset == size) return; // nothing new
+      if (state.offset == size) return out; // nothing new
     }
   }
+  out.skip = false;
   state.path = path;
   state.inode = inode;
   const TranscriptOrigin origin = origin_of(file_path);
 
-  ++m_summary.files_read;
+  ++out.counts.files_read;
   std::int64_t offset = state.offset;
   m_buffer.resize(k_chunk + UsageLineParser::k_padding);
   std::size_t carried = 0; // bytes of an unfinished line at the start of the buffer
@@ -256,7 +256,7 @@ void Ingester::file(const fs::path& file_path) {
     const std::size_t room = m_buffer.size() - UsageLineParser::k_padding - carried;
     const std::int64_t got = read_at(fd.fd, m_buffer.data() + carried, room, offset + static_cast<std::int64_t>(carried));
     if (got <= 0) break;
-    m_summary.bytes += got;
+    out.counts.bytes += got;
     const std::size_t filled = carried + static_cast<std::size_t>(got);
     std::memset(m_buffer.data() + filled, 0, UsageLineParser::k_padding);
     std::size_t start = 0;
@@ -266,20 +266,79 @@ void Ingester::file(const fs::path& file_path) {
       const std::size_t end = static_cast<const char*>(nl) - m_buffer.data();
       std::string_view text(m_buffer.data() + start, end - start);
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      ++m_summary.lines;
+      ++out.counts.lines;
       ++state.lines;
-      if (!text.empty()) line(text, offset + static_cast<std::int64_t>(start), state, origin, path);
+      if (!text.empty()) line(text, offset + static_cast<std::int64_t>(start), out, origin, path);
       start = end + 1;
     }
     offset += static_cast<std::int64_t>(start);
     carried = filled - start;
     if (carried > 0 && start > 0) std::memmove(m_buffer.data(), m_buffer.data() + start, carried);
   }
-  flush(state);
+  flush(out);
   state.offset = offset; // complete lines only: an unfinished last line is read next time
   if (state.head.size() < k_head) state.head = head;
-  m_store.save_file_state(state);
   if (m_buffer.size() > 4 * (k_chunk + UsageLineParser::k_padding)) m_buffer = std::vector<char>();
+  return out;
+}
+
+// Files read ahead by the reading thread, in order, bounded so that memory stays small.
+class ReadQueue {
+public:
+  static constexpr std::size_t k_max_records = 4000;
+
+  // Reading side: false when the writer gave up (stop the thread).
+  bool push(ReadFile&& file) {
+    std::unique_lock lock(m_mutex);
+    m_space.wait(lock, [&] { return m_stopped || m_files.empty() || m_records < k_max_records; });
+    if (m_stopped) return false;
+    m_records += file.records.size();
+    m_files.push_back(std::move(file));
+    m_ready.notify_one();
+    return true;
+  }
+  void finish(std::exception_ptr error) {
+    std::lock_guard lock(m_mutex);
+    m_done = true;
+    m_error = std::move(error);
+    m_ready.notify_one();
+  }
+  // Writing side: the next file, or nullopt at the end (rethrows the reading thread's error).
+  std::optional<ReadFile> pop() {
+    std::unique_lock lock(m_mutex);
+    m_ready.wait(lock, [&] { return m_done || !m_files.empty(); });
+    if (m_files.empty()) {
+      if (m_error) std::rethrow_exception(m_error);
+      return std::nullopt;
+    }
+    ReadFile file = std::move(m_files.front());
+    m_files.pop_front();
+    m_records -= file.records.size();
+    m_space.notify_one();
+    return file;
+  }
+  void stop() {
+    std::lock_guard lock(m_mutex);
+    m_stopped = true;
+    m_space.notify_one();
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_ready, m_space;
+  std::deque<ReadFile> m_files;
+  std::size_t m_records = 0;
+  bool m_done = false, m_stopped = false;
+  std::exception_ptr m_error;
+};
+
+void add_counts(IngestSummary& total, const IngestSummary& file) {
+  total.files_read += file.files_read;
+  total.bytes += file.bytes;
+  total.lines += file.lines;
+  total.usage_lines += file.usage_lines;
+  total.duplicates += file.duplicates;
+  for (std::size_t i = 0; i < total.skipped.size(); ++i) total.skipped[i] += file.skipped[i];
 }
 
 } // namespace
@@ -382,11 +441,58 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
   store.begin();
   try {
     if (options.rebuild) store.forget_all();
-    Ingester ingester(store, prices, options, summary);
+    // A run that starts on an empty store needs no look-up for an id it has not seen yet.
+    const bool cold = store.empty();
+    std::unordered_set<std::string> seen_messages; // when cold: the only ids that can have duplicates
+    FileReader reader(prices, options, cold ? std::unordered_map<std::string, FileState>() : store.file_states(),
+                      store.path());
+    // Two cores: one thread reads and parses while this one stores.
+    ReadQueue queue;
+    std::thread reading([&] {
+      std::exception_ptr error;
+      try {
+        for (const auto& file : files) {
+          if (!queue.push(reader.read(file))) break;
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+      queue.finish(error);
+    });
+    struct Join {
+      ReadQueue& queue;
+      std::thread& thread;
+      ~Join() {
+        queue.stop();
+        thread.join();
+      }
+    } join{queue, reading};
+
     auto started = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      ingester.file(files[i]);
-      if (options.progress) options.progress(i + 1, files.size(), summary.bytes);
+    std::size_t done = 0;
+    while (auto file = queue.pop()) {
+      ++summary.files;
+      ++done;
+      if (!file->skip) {
+        if (file->replaced) {
+          store.forget_file(file->state.path);
+          ++summary.files_reset;
+        }
+        add_counts(summary, file->counts);
+        for (const UsageRecord& r : file->records) {
+          const bool known_new = cold && (r.message_id.empty() || seen_messages.insert(r.message_id).second);
+          switch (store.add(r, known_new)) {
+          case AddOutcome::inserted:
+            ++summary.records_new;
+            ++file->state.records;
+            break;
+          case AddOutcome::replaced: ++summary.records_replaced; break;
+          case AddOutcome::duplicate: ++summary.duplicates; break;
+          }
+        }
+        store.save_file_state(file->state);
+      }
+      if (options.progress) options.progress(done, files.size(), summary.bytes);
       // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
       // each file's records and its offset always land together.
       if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
@@ -398,6 +504,7 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
     for (std::size_t i = 0; i < summary.skipped.size(); ++i) {
       store.add_skipped(std::string(to_string(static_cast<SkipReason>(i))), summary.skipped[i]);
     }
+    store.refresh_rollup(prices);
     store.commit();
   } catch (...) {
     store.rollback();

@@ -178,8 +178,19 @@ Cost PriceTable::cost(std::string_view model, const TokenUsage& usage, std::opti
 }
 
 Cost PriceTable::cost(const ModelPrice* price, const TokenUsage& usage) const {
+  return cost(price, usage, is_long_context(price, usage));
+}
+
+std::string PriceTable::long_context_tiers() const {
+  std::string out;
+  for (const auto& [id, price] : m_models) {
+    if (price.long_context_above) out += id + ">" + std::to_string(*price.long_context_above) + ";";
+  }
+  return out;
+}
+
+Cost PriceTable::cost(const ModelPrice* price, const TokenUsage& usage, bool long_context) const {
   if (price == nullptr) return {0, Cost::Source::unknown_model};
-  const bool long_context = price->long_context_above && usage.prompt_tokens() > *price->long_context_above;
   double usd = rate_cost(long_context ? price->long_context : price->rates, usage);
   if (usage.fast) usd *= price->fast_multiplier; // fast mode re-prices tokens, not tool requests
   usd += static_cast<double>(usage.web_search_requests) * m_web_search_per_request;

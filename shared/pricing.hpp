@@ -76,6 +76,15 @@ public:
   Cost cost(std::string_view model, const TokenUsage& usage, std::optional<double> legacy_cost_usd = {}) const;
   // The same for a price found beforehand with find() (nullptr = unknown model), without a legacy cost.
   Cost cost(const ModelPrice* price, const TokenUsage& usage) const;
+  // The same with the long-context decision made by the caller (usage may be a sum of requests that all
+  // exceeded the tier, or all did not).
+  Cost cost(const ModelPrice* price, const TokenUsage& usage, bool long_context) const;
+  // Whether one request's prompt exceeds the model's long-context tier.
+  static bool is_long_context(const ModelPrice* price, const TokenUsage& usage) {
+    return price != nullptr && price->long_context_above && usage.prompt_tokens() > *price->long_context_above;
+  }
+  // Every model's long-context tier, as text: sums split by tier stay valid while this is unchanged.
+  std::string long_context_tiers() const;
 
   const std::string& version() const { return m_version; }
   const std::map<std::string, ModelPrice, std::less<>>& models() const { return m_models; }

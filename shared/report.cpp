@@ -128,8 +128,11 @@ struct RecUsage {
   std::int64_t total_tokens() const { return input + output + cache_write() + cache_read; }
 };
 
+// One record, or (reports that need no attribution) the sum of a quarter hour's records of one report key.
 struct Rec {
-  EpochMs ts_ms = 0;
+  EpochMs ts_ms = 0;   // the (first) record's time
+  EpochMs last_ms = 0; // the last record's time (= ts_ms for one record)
+  std::int64_t entries = 1;
   RecUsage usage;
   std::string_view model, project, session_id, report_session, report_project, agent_id, agent_type, command, skill,
       stage;
@@ -148,7 +151,7 @@ struct Tokens {
     read += r.usage.cache_read;
     web_search += r.usage.web_search_requests;
     cost += usd;
-    ++entries;
+    entries += r.entries;
   }
   std::int64_t cache_write() const { return write_5m + write_1h; }
   std::int64_t total() const { return input + output + cache_write() + read; }
@@ -167,7 +170,7 @@ struct Bucket {
 
   void add(const Rec& r, double usd) {
     if (sum.entries == 0 || r.ts_ms < first_ms) first_ms = r.ts_ms;
-    if (sum.entries == 0 || r.ts_ms > last_ms) last_ms = r.ts_ms;
+    if (sum.entries == 0 || r.last_ms > last_ms) last_ms = r.last_ms;
     sum.add(r, usd);
     if (auto label = model_label(r); !label.empty()) models[label].add(r, usd);
   }
@@ -291,16 +294,59 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
   Loaded out;
   // Price lookups normalise the model id: once per distinct model, not once per record.
   std::unordered_map<std::string, const ModelPrice*> known;
+  auto price_of = [&](std::string& model) {
+    auto it = known.find(model);
+    if (it == known.end()) it = known.emplace(model, prices.find(model)).first;
+    return it->second;
+  };
+  auto in_dates = [&](EpochMs ms) {
+    if (!since_day && !until_day) return true;
+    const std::int64_t day = calendar.day(ms);
+    return !((since_day && day < *since_day) || (until_day && day > *until_day));
+  };
+  // Period, session and block reports need no attribution: they read the quarter-hour sums when those are
+  // current, unless a quarter hour spans two local dates (a zone with an offset that is no multiple of 15 min).
+  const bool summable = options.kind == ReportKind::daily || options.kind == ReportKind::weekly ||
+                        options.kind == ReportKind::monthly || options.kind == ReportKind::session ||
+                        options.kind == ReportKind::blocks;
+  if (summable && !since_ms) {
+    bool split_date = false;
+    const bool used = store.for_each_rollup(filter, prices, [&](RollupRow&& r) {
+      if (split_date || calendar.day(r.first_ms) != calendar.day(r.last_ms)) {
+        split_date = true;
+        return;
+      }
+      if (!in_dates(r.first_ms)) return;
+      double usd = r.legacy_cost_usd;
+      if (!r.legacy) {
+        const ModelPrice* price = price_of(r.model);
+        usd = prices.cost(price, r.usage, r.long_context).usd;
+        if (price == nullptr && !r.model.empty() && r.model != "<synthetic>" && r.usage.total_tokens() > 0) {
+          out.unknown_models.insert(r.model);
+        }
+      }
+      Rec rec;
+      rec.ts_ms = r.first_ms;
+      rec.last_ms = r.last_ms;
+      rec.entries = r.entries;
+      rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
+                   r.usage.web_search_requests, r.usage.fast};
+      rec.model = out.intern(std::move(r.model));
+      rec.project = out.intern(std::move(r.project));
+      rec.session_id = out.intern(std::move(r.session_id));
+      rec.report_session = out.intern(std::move(r.report_session));
+      rec.report_project = out.intern(std::move(r.report_project));
+      out.records.push_back(rec);
+      out.costs.push_back(usd);
+    });
+    if (used && !split_date) return out;
+    out = Loaded();
+  }
   store.for_each(filter, [&](UsageRecord&& r) {
-    if (since_day || until_day) {
-      const std::int64_t day = calendar.day(r.ts_ms);
-      if ((since_day && day < *since_day) || (until_day && day > *until_day)) return;
-    }
+    if (!in_dates(r.ts_ms)) return;
     double usd = r.cost_usd;
     if (r.cost_source != Cost::Source::legacy_cost_usd) {
-      auto it = known.find(r.model);
-      if (it == known.end()) it = known.emplace(r.model, prices.find(r.model)).first;
-      const Cost cost = prices.cost(it->second, r.usage);
+      const Cost cost = prices.cost(price_of(r.model), r.usage);
       usd = cost.usd;
       if (cost.source == Cost::Source::unknown_model && !r.model.empty() && r.model != "<synthetic>" &&
           r.usage.total_tokens() > 0) {
@@ -309,6 +355,7 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
     }
     Rec rec;
     rec.ts_ms = r.ts_ms;
+    rec.last_ms = r.ts_ms;
     rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
                  r.usage.web_search_requests, r.usage.fast};
     rec.model = out.intern(std::move(r.model));

@@ -8,12 +8,14 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <set>
+#include <sqlite3.h>
 #include <tuple>
 
 namespace tw {
 
 // The usage module's schema steps, in order (declared in store_impl.hpp). Never edit a landed step.
-const char* const k_usage_steps[3] = {
+const char* const k_usage_steps[4] = {
     R"sql(
 CREATE TABLE usage_records (
   id INTEGER PRIMARY KEY,
@@ -69,6 +71,38 @@ ALTER TABLE usage_records ADD COLUMN report_project TEXT NOT NULL DEFAULT '';
 )sql",
     // 3 (budgets): a spawn's expected cost is the median of earlier agents of its type.
     "CREATE INDEX usage_records_agent_type ON usage_records(agent_type, ts_ms) WHERE agent_id != '';",
+    // 4 (fast reports): the records summed per quarter hour and report key (usage_rollup), rebuilt for the
+    // quarter hours an ingest touched (usage_rollup_dirty). A store migrated with records rebuilds them all.
+    // The index on file_path goes: every insert paid for it, and only a truncated file's records use it.
+    R"sql(
+CREATE TABLE usage_rollup (
+  slot INTEGER NOT NULL,
+  exact INTEGER NOT NULL,
+  project TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  report_session TEXT NOT NULL,
+  report_project TEXT NOT NULL,
+  model TEXT NOT NULL,
+  fast INTEGER NOT NULL,
+  inference_geo TEXT NOT NULL,
+  legacy INTEGER NOT NULL,
+  long_context INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_5m_tokens INTEGER NOT NULL,
+  cache_1h_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  web_search_requests INTEGER NOT NULL,
+  legacy_cost_usd REAL NOT NULL
+);
+CREATE INDEX usage_rollup_slot ON usage_rollup(slot);
+CREATE TABLE usage_rollup_dirty (slot INTEGER PRIMARY KEY);
+DROP INDEX usage_records_file;
+INSERT INTO usage_rollup_dirty (slot) SELECT DISTINCT ts_ms / 900000 FROM usage_records;
+)sql",
 };
 
 namespace {
@@ -83,18 +117,19 @@ constexpr int k_column_count = 29;
 // The session ccusage de-duplicates within when a line has no requestId: the line's own, else the file's.
 const std::string& line_session(const UsageRecord& r) { return r.line_session.empty() ? r.report_session : r.line_session; }
 
+// Text is bound without a copy: the record outlives the statement's exec().
 void bind_record(SQLite::Statement& s, const UsageRecord& r, const std::string& session_key) {
   int i = 1;
-  s.bind(i++, r.message_id);
-  if (r.has_request_id) s.bind(i++, r.request_id);
+  s.bindNoCopy(i++, r.message_id);
+  if (r.has_request_id) s.bindNoCopy(i++, r.request_id);
   else s.bind(i++);
-  s.bind(i++, session_key);
+  s.bindNoCopy(i++, session_key);
   s.bind(i++, static_cast<int64_t>(r.ts_ms));
-  s.bind(i++, r.project);
-  s.bind(i++, r.session_id);
-  s.bind(i++, r.agent_id);
-  s.bind(i++, r.agent_type);
-  s.bind(i++, r.model);
+  s.bindNoCopy(i++, r.project);
+  s.bindNoCopy(i++, r.session_id);
+  s.bindNoCopy(i++, r.agent_id);
+  s.bindNoCopy(i++, r.agent_type);
+  s.bindNoCopy(i++, r.model);
   s.bind(i++, r.sidechain ? 1 : 0);
   s.bind(i++, r.has_speed ? 1 : 0);
   s.bind(i++, r.usage.fast ? 1 : 0);
@@ -104,17 +139,17 @@ void bind_record(SQLite::Statement& s, const UsageRecord& r, const std::string& 
   s.bind(i++, static_cast<int64_t>(r.usage.cache_write_1h));
   s.bind(i++, static_cast<int64_t>(r.usage.cache_read));
   s.bind(i++, static_cast<int64_t>(r.usage.web_search_requests));
-  s.bind(i++, r.usage.inference_geo);
+  s.bindNoCopy(i++, r.usage.inference_geo);
   s.bind(i++, r.cost_usd);
   s.bind(i++, static_cast<int>(r.cost_source));
-  s.bind(i++, r.prompt_id);
-  s.bind(i++, r.command);
-  s.bind(i++, r.skill);
-  s.bind(i++, r.stage);
-  s.bind(i++, r.file_path);
+  s.bindNoCopy(i++, r.prompt_id);
+  s.bindNoCopy(i++, r.command);
+  s.bindNoCopy(i++, r.skill);
+  s.bindNoCopy(i++, r.stage);
+  s.bindNoCopy(i++, r.file_path);
   s.bind(i++, static_cast<int64_t>(r.line_offset));
-  s.bind(i++, r.report_session);
-  s.bind(i++, r.report_project);
+  s.bindNoCopy(i++, r.report_session);
+  s.bindNoCopy(i++, r.report_project);
 }
 
 UsageRecord read_record(SQLite::Statement& s) {
@@ -168,6 +203,38 @@ std::string placeholders(int n) {
   return s;
 }
 
+// Each model's long-context tier, for the SQL function tw_long_context(model, prompt tokens) -> 0/1.
+struct TierLookup {
+  const PriceTable* prices = nullptr;
+  std::unordered_map<std::string, std::optional<std::int64_t>> by_model;
+};
+
+void long_context_sql(sqlite3_context* context, int, sqlite3_value** argv) {
+  auto* lookup = static_cast<TierLookup*>(sqlite3_user_data(context));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  std::string model = text != nullptr ? text : "";
+  auto it = lookup->by_model.find(model);
+  if (it == lookup->by_model.end()) {
+    const ModelPrice* price = lookup->prices->find(model);
+    it = lookup->by_model.emplace(std::move(model), price ? price->long_context_above : std::nullopt).first;
+  }
+  const sqlite3_int64 prompt = sqlite3_value_int64(argv[1]);
+  sqlite3_result_int(context, it->second && prompt > *it->second ? 1 : 0);
+}
+
+// The rollup's key and sums over usage_records; the caller appends the WHERE condition.
+constexpr const char* k_rollup_select =
+    "INSERT INTO usage_rollup SELECT ts_ms / 900000, ts_ms % 900000 = 0, project, session_id, report_session, "
+    "report_project, model, fast, inference_geo, cost_source = 1, "
+    "tw_long_context(model, input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens), COUNT(*), "
+    "MIN(ts_ms), MAX(ts_ms), SUM(input_tokens), SUM(output_tokens), SUM(cache_5m_tokens), SUM(cache_1h_tokens), "
+    "SUM(cache_read_tokens), SUM(web_search_requests), SUM(CASE WHEN cost_source = 1 THEN cost_usd ELSE 0 END) "
+    "FROM usage_records WHERE ";
+constexpr const char* k_rollup_group = " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+
+// Up to this many dirty quarter hours are re-summed one by one through the time index; more in one pass.
+constexpr std::int64_t k_rollup_slot_by_slot = 2000;
+
 } // namespace
 
 struct UsageStore::Impl {
@@ -176,9 +243,16 @@ struct UsageStore::Impl {
   std::optional<SQLite::Statement> insert;
   std::optional<SQLite::Statement> update;
   std::optional<SQLite::Statement> by_message;
+  std::optional<SQLite::Statement> save_file;
+  std::set<std::int64_t> dirty; // quarter hours whose records changed in the open transaction
+  std::optional<TierLookup> tiers; // behind the SQL function tw_long_context while a refresh runs
+
+  void touch(EpochMs ts_ms) { dirty.insert(rollup_slot(ts_ms)); }
+  void save_dirty();
 
   explicit Impl(const std::filesystem::path& p)
-      : path(p), db(p.string(), SQLite::OPEN_READWRITE, 10000 /* ms, as the CLI's Store */) {}
+      // One thread per connection: no SQLite mutexes (ingest's reading thread has a connection of its own).
+      : path(p), db(p.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, 10000 /* ms, as the CLI's Store */) {}
 };
 
 UsageStore::UsageStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -187,6 +261,9 @@ UsageStore& UsageStore::operator=(UsageStore&&) noexcept = default;
 UsageStore::~UsageStore() = default;
 
 UsageStore UsageStore::open(const std::filesystem::path& db_path) {
+  // A bulk writer: SQLite's allocation statistics would cost a mutex per malloc. Takes effect only before
+  // SQLite's first use in the process, else it is refused (harmlessly).
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   { Store migrated = Store::open(db_path, StoreMode::cli); }
   try {
     auto impl = std::make_unique<Impl>(db_path);
@@ -208,8 +285,20 @@ void UsageStore::begin() {
   }
 }
 
+void UsageStore::Impl::save_dirty() {
+  if (dirty.empty()) return;
+  SQLite::Statement s(db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) VALUES (?)");
+  for (const std::int64_t slot : dirty) {
+    s.reset();
+    s.bind(1, static_cast<int64_t>(slot));
+    s.exec();
+  }
+  dirty.clear();
+}
+
 void UsageStore::commit() {
   try {
+    m_impl->save_dirty();
     m_impl->db.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "committing ingested usage");
@@ -217,6 +306,7 @@ void UsageStore::commit() {
 }
 
 void UsageStore::rollback() noexcept {
+  m_impl->dirty.clear();
   try {
     if (!m_impl->db.getHandle()) return;
     m_impl->db.exec("ROLLBACK");
@@ -276,12 +366,16 @@ std::unordered_map<std::string, FileState> UsageStore::file_states() {
 
 void UsageStore::save_file_state(const FileState& f) {
   try {
-    SQLite::Statement s(m_impl->db,
-                        "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records) "
-                        "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET inode=excluded.inode, "
-                        "offset=excluded.offset, head=excluded.head, prompt_id=excluded.prompt_id, "
-                        "command=excluded.command, skill=excluded.skill, lines=excluded.lines, "
-                        "records=excluded.records");
+    if (!m_impl->save_file) {
+      m_impl->save_file.emplace(
+          m_impl->db, "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records) "
+                      "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET inode=excluded.inode, "
+                      "offset=excluded.offset, head=excluded.head, prompt_id=excluded.prompt_id, "
+                      "command=excluded.command, skill=excluded.skill, lines=excluded.lines, "
+                      "records=excluded.records");
+    }
+    auto& s = *m_impl->save_file;
+    s.reset();
     s.bind(1, f.path);
     s.bind(2, static_cast<int64_t>(f.inode));
     s.bind(3, static_cast<int64_t>(f.offset));
@@ -299,6 +393,10 @@ void UsageStore::save_file_state(const FileState& f) {
 
 void UsageStore::forget_file(const std::string& path) {
   try {
+    SQLite::Statement dirty(m_impl->db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) "
+                                        "SELECT DISTINCT ts_ms / 900000 FROM usage_records WHERE file_path = ?");
+    dirty.bind(1, path);
+    dirty.exec();
     SQLite::Statement records(m_impl->db, "DELETE FROM usage_records WHERE file_path = ?");
     records.bind(1, path);
     records.exec();
@@ -312,7 +410,9 @@ void UsageStore::forget_file(const std::string& path) {
 
 void UsageStore::forget_all() {
   try {
-    m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped;");
+    m_impl->dirty.clear();
+    m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped; "
+                    "DELETE FROM usage_rollup; DELETE FROM usage_rollup_dirty;");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "clearing ingested usage");
   }
@@ -381,11 +481,14 @@ AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
         }
         for (std::size_t i = 0; i < matches.size(); ++i) {
           if (i == best) continue;
+          m_impl->touch(matches[i].second.ts_ms);
           SQLite::Statement drop(db, "DELETE FROM usage_records WHERE id = ?");
           drop.bind(1, static_cast<int64_t>(matches[i].first));
           drop.exec();
         }
         if (!better(record, matches[best].second)) return AddOutcome::duplicate;
+        m_impl->touch(matches[best].second.ts_ms);
+        m_impl->touch(record.ts_ms);
         if (!m_impl->update) {
           std::string sql = "UPDATE usage_records SET (";
           sql += k_columns;
@@ -408,9 +511,117 @@ AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
     ins.reset();
     bind_record(ins, record, session_key);
     ins.exec();
+    m_impl->touch(record.ts_ms);
     return AddOutcome::inserted;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "storing usage of " + record.file_path);
+  }
+}
+
+void UsageStore::refresh_rollup(const PriceTable& prices) {
+  auto& impl = *m_impl;
+  try {
+    impl.save_dirty();
+    impl.tiers.emplace();
+    impl.tiers->prices = &prices;
+    if (sqlite3_create_function_v2(impl.db.getHandle(), "tw_long_context", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   &*impl.tiers, long_context_sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw SQLite::Exception(impl.db.getHandle());
+    }
+    const std::string tiers = prices.long_context_tiers();
+    SQLite::Statement made_with(impl.db, "SELECT value FROM usage_settings WHERE key = 'rollup_tiers'");
+    const bool same_tiers = made_with.executeStep() && made_with.getColumn(0).getString() == tiers;
+    made_with.reset();
+    const std::int64_t dirty = impl.db.execAndGet("SELECT COUNT(*) FROM usage_rollup_dirty").getInt64();
+    if (!same_tiers) {
+      impl.db.exec("DELETE FROM usage_rollup");
+      impl.db.exec(std::string(k_rollup_select) + "1" + k_rollup_group);
+    } else if (dirty > k_rollup_slot_by_slot) {
+      impl.db.exec("DELETE FROM usage_rollup WHERE slot IN (SELECT slot FROM usage_rollup_dirty)");
+      impl.db.exec(std::string(k_rollup_select) + "ts_ms / 900000 IN (SELECT slot FROM usage_rollup_dirty)" +
+                   k_rollup_group);
+    } else if (dirty > 0) {
+      std::vector<std::int64_t> slots;
+      SQLite::Statement list(impl.db, "SELECT slot FROM usage_rollup_dirty");
+      while (list.executeStep()) slots.push_back(list.getColumn(0).getInt64());
+      SQLite::Statement drop(impl.db, "DELETE FROM usage_rollup WHERE slot = ?");
+      SQLite::Statement sum(impl.db, std::string(k_rollup_select) + "ts_ms >= ?1 AND ts_ms < ?2" + k_rollup_group);
+      for (const std::int64_t slot : slots) {
+        drop.reset();
+        drop.bind(1, static_cast<int64_t>(slot));
+        drop.exec();
+        sum.reset();
+        sum.bind(1, static_cast<int64_t>(slot * k_rollup_slot_ms));
+        sum.bind(2, static_cast<int64_t>((slot + 1) * k_rollup_slot_ms));
+        sum.exec();
+      }
+    }
+    impl.db.exec("DELETE FROM usage_rollup_dirty");
+    SQLite::Statement save(impl.db, "INSERT INTO usage_settings (key, value) VALUES ('rollup_tiers', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    save.bind(1, tiers);
+    save.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "summing usage per quarter hour");
+  }
+}
+
+bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& prices,
+                                 const std::function<void(RollupRow&&)>& visit) {
+  try {
+    auto& db = m_impl->db;
+    SQLite::Statement usable(db, "SELECT NOT EXISTS (SELECT 1 FROM usage_rollup_dirty), "
+                                 "(SELECT value FROM usage_settings WHERE key = 'rollup_tiers')");
+    if (!usable.executeStep() || !usable.getColumn(0).getInt() || usable.getColumn(1).isNull() ||
+        usable.getColumn(1).getString() != prices.long_context_tiers()) {
+      return false;
+    }
+    usable.reset();
+    std::string sql = "SELECT first_ms, last_ms, entries, project, session_id, report_session, report_project, "
+                      "model, fast, inference_geo, legacy, long_context, input_tokens, output_tokens, "
+                      "cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, legacy_cost_usd "
+                      "FROM usage_rollup WHERE 1=1";
+    if (filter.since_ms) sql += " AND first_ms >= ?";
+    if (filter.until_ms) sql += " AND first_ms < ?";
+    if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
+    if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
+    sql += " ORDER BY first_ms, slot";
+    SQLite::Statement s(db, sql);
+    int i = 1;
+    if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
+    if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
+    if (!filter.project.empty()) s.bind(i++, filter.project);
+    if (!filter.session_prefix.empty()) {
+      s.bind(i++, static_cast<int>(filter.session_prefix.size()));
+      s.bind(i++, filter.session_prefix);
+    }
+    while (s.executeStep()) {
+      RollupRow r;
+      int c = 0;
+      r.first_ms = s.getColumn(c++).getInt64();
+      r.last_ms = s.getColumn(c++).getInt64();
+      r.entries = s.getColumn(c++).getInt64();
+      r.project = s.getColumn(c++).getString();
+      r.session_id = s.getColumn(c++).getString();
+      r.report_session = s.getColumn(c++).getString();
+      r.report_project = s.getColumn(c++).getString();
+      r.model = s.getColumn(c++).getString();
+      r.usage.fast = s.getColumn(c++).getInt() != 0;
+      r.usage.inference_geo = s.getColumn(c++).getString();
+      r.legacy = s.getColumn(c++).getInt() != 0;
+      r.long_context = s.getColumn(c++).getInt() != 0;
+      r.usage.input = s.getColumn(c++).getInt64();
+      r.usage.output = s.getColumn(c++).getInt64();
+      r.usage.cache_write_5m = s.getColumn(c++).getInt64();
+      r.usage.cache_write_1h = s.getColumn(c++).getInt64();
+      r.usage.cache_read = s.getColumn(c++).getInt64();
+      r.usage.web_search_requests = s.getColumn(c++).getInt64();
+      r.legacy_cost_usd = s.getColumn(c++).getDouble();
+      visit(std::move(r));
+    }
+    return true;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading usage sums");
   }
 }
 
@@ -438,15 +649,38 @@ std::vector<std::pair<std::string, std::int64_t>> UsageStore::skipped() {
   }
 }
 
-std::optional<std::string> UsageStore::hook_command(const std::string& session_id, const std::string& prompt_id) {
+const std::filesystem::path& UsageStore::path() const { return m_impl->path; }
+
+struct HookCommands::Impl {
+  SQLite::Database db;
+  SQLite::Statement find;
+  explicit Impl(const std::filesystem::path& p)
+      : db(p.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX, 10000),
+        // The events table's natural key (session_id, event_type, natural_key) makes this one index probe.
+        find(db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
+                 "AND natural_key = ? AND name IS NOT NULL AND name <> ''") {}
+};
+
+HookCommands::HookCommands(const std::filesystem::path& db_path) {
   try {
-    // The events table's natural key (session_id, event_type, natural_key) makes this one index probe.
-    SQLite::Statement s(m_impl->db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
-                                    "AND natural_key = ? AND name IS NOT NULL AND name <> ''");
+    m_impl = std::make_unique<Impl>(db_path);
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "opening " + db_path.string());
+  }
+}
+HookCommands::HookCommands(HookCommands&&) noexcept = default;
+HookCommands::~HookCommands() = default;
+
+std::optional<std::string> HookCommands::find(const std::string& session_id, const std::string& prompt_id) {
+  try {
+    auto& s = m_impl->find;
+    s.reset();
     s.bind(1, session_id);
     s.bind(2, prompt_id);
     if (!s.executeStep()) return std::nullopt;
-    return s.getColumn(0).getString();
+    std::string name = s.getColumn(0).getString();
+    s.reset();
+    return name;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading commands");
   }

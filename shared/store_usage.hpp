@@ -57,6 +57,23 @@ struct FileState {
   std::int64_t records = 0;
 };
 
+// Reports read sums per quarter hour (usage_rollup) instead of every record. A quarter hour lies within one
+// local date in every time zone in use, and within one 5-hour block; the records at exactly a quarter-hour
+// boundary are summed apart (`exact`), since a block runs up to and including its fifth hour's end.
+constexpr std::int64_t k_rollup_slot_ms = 15 * 60 * 1000;
+inline std::int64_t rollup_slot(EpochMs ts_ms) { return ts_ms / k_rollup_slot_ms; } // as SQLite's ts_ms / 900000
+
+// The records of one quarter hour with the same report key and pricing class, summed.
+struct RollupRow {
+  EpochMs first_ms = 0, last_ms = 0;
+  std::int64_t entries = 0;
+  std::string project, session_id, report_session, report_project, model;
+  TokenUsage usage;       // summed; fast and inference_geo are part of the key
+  bool legacy = false;    // costed by the lines' costUSD: legacy_cost_usd is their sum
+  bool long_context = false; // every record's prompt exceeded its model's long-context tier
+  double legacy_cost_usd = 0;
+};
+
 // What add() did with a record.
 enum class AddOutcome { inserted, replaced, duplicate };
 
@@ -102,11 +119,19 @@ public:
   void add_skipped(const std::string& reason, std::int64_t count);
   std::vector<std::pair<std::string, std::int64_t>> skipped();
 
-  // The slash command the hooks recorded for a prompt (events: command_start, natural_key = prompt_id).
-  std::optional<std::string> hook_command(const std::string& session_id, const std::string& prompt_id);
+  const std::filesystem::path& path() const;
 
   std::string stage();
   void set_stage(const std::string& stage);
+
+  // Re-sums the quarter hours whose records changed (usage_rollup_dirty), or all of them when the prices'
+  // long-context tiers differ from the ones the sums were made with. Call inside a transaction.
+  void refresh_rollup(const PriceTable& prices);
+  // Calls back once per rollup row matching the filter (since/until on first_ms, project, session prefix), in
+  // time order, and returns true; returns false without a call when the rollup cannot be used: quarter hours
+  // wait for a refresh (an ingest is running or failed), or it was made with other long-context tiers.
+  bool for_each_rollup(const RecordFilter& filter, const PriceTable& prices,
+                       const std::function<void(RollupRow&&)>& visit);
 
   // Calls back once per stored record matching the filter, in time order.
   void for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit);
@@ -115,6 +140,20 @@ public:
 private:
   struct Impl;
   explicit UsageStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// The slash commands the hooks recorded (events: command_start, natural_key = prompt_id), read on a read-only
+// connection of its own, so that ingest's reading thread can ask while the writer holds its transaction.
+class HookCommands {
+public:
+  explicit HookCommands(const std::filesystem::path& db_path);
+  HookCommands(HookCommands&&) noexcept;
+  ~HookCommands();
+  std::optional<std::string> find(const std::string& session_id, const std::string& prompt_id);
+
+private:
+  struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
 

@@ -240,7 +240,7 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
       if (!side.is_null()) return std::nullopt;
     }
   }
-  if (!parse_iso_utc(std::string(timestamp), out.ts_ms)) {
+  if (!parse_iso_utc(timestamp, out.ts_ms)) {
     reason = SkipReason::bad_timestamp;
     return std::nullopt;
   }

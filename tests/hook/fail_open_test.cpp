@@ -51,7 +51,7 @@ Json require_failed_open(const HookSandbox& sandbox, Hook hook, const ProcessRes
   CHECK(line["kind"] == expected_kind);
   CHECK_FALSE(line["message"].get<std::string>().empty());
   EpochMs parsed = 0;
-  CHECK(parse_iso_utc(line["time"], parsed));
+  CHECK(parse_iso_utc(line["time"].get<std::string>(), parsed));
   return line;
 }
 

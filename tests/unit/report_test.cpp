@@ -4,7 +4,9 @@
 #include "ingest.hpp"
 #include "report.hpp"
 
+#include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 using namespace tw;
 using tw::test::AccountingDir;
@@ -124,5 +126,110 @@ TEST_CASE("breakdown by agent and model, top, totals, and bad options", "[report
     const Report daily = f.report(ReportKind::daily);
     CHECK(render_text(daily).find("2026-03-01") != std::string::npos);
     CHECK(render_csv(daily).rfind("Date,Models,", 0) == 0);
+  }
+}
+
+namespace {
+
+// Equal JSON documents, numbers with a float tolerance (sums in another order round differently).
+void check_same(const nlohmann::json& a, const nlohmann::json& b, const std::string& where) {
+  INFO(where);
+  if (a.is_number_float() || b.is_number_float()) {
+    REQUIRE(a.is_number());
+    REQUIRE(b.is_number());
+    CHECK(a.get<double>() == Approx(b.get<double>()).epsilon(1e-9).margin(1e-12));
+    return;
+  }
+  REQUIRE(a.type() == b.type());
+  if (a.is_object()) {
+    REQUIRE(a.size() == b.size());
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      REQUIRE(b.contains(it.key()));
+      check_same(it.value(), b[it.key()], where + "." + it.key());
+    }
+  } else if (a.is_array()) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) check_same(a[i], b[i], where + "[" + std::to_string(i) + "]");
+  } else {
+    CHECK(a == b);
+  }
+}
+
+} // namespace
+
+TEST_CASE("reports from the quarter-hour sums equal reports from the records", "[report]") {
+  AccountingDir dir;
+  PriceTable prices = PriceTable::builtin();
+  const auto db_path = dir.root / "tw.db";
+  UsageStore store = UsageStore::open(db_path);
+  using nlohmann::json;
+  const json big_prompt{{"cache_read_input_tokens", 250000}}; // Sonnet 4.5 above its 200k tier
+  dir.write("claude/projects/p/s1.jsonl",
+            assistant_line("2026-03-01T09:00:00.000Z", "m0", "r0", 1000, 200) + // exactly a quarter hour
+                assistant_line("2026-03-01T09:07:00.000Z", "m1", "r1", 100, 5, "claude-sonnet-4-5", false, big_prompt) +
+                assistant_line("2026-03-01T09:08:00.000Z", "m2", "r2", 100, 5, "claude-sonnet-4-5") +
+                assistant_line("2026-03-01T09:09:00.000Z", "m3", "r3", 100, 5, "claude-opus-4-6", false,
+                               {{"speed", "fast"}, {"inference_geo", "us"}}) +
+                // exactly the first block's end (09:00 + 5 h): still in that block; a minute later: the next
+                assistant_line("2026-03-01T14:00:00.000Z", "m4", "r4", 7, 7) +
+                assistant_line("2026-03-01T14:01:00.000Z", "m5", "r5", 9, 9) + // same model and quarter hour
+                assistant_line("2026-03-01T23:59:59.999Z", "m6", "r6", 11, 11, "claude-unknown-9") +
+                assistant_line("2026-03-02T00:00:00.000Z", "m7", "r7", 13, 13));
+  dir.write("claude/projects/p/s1/subagents/agent-a1.meta.json", R"({"agentType":"Explore"})");
+  dir.write("claude/projects/p/s1/subagents/agent-a1.jsonl",
+            assistant_line("2026-03-01T09:05:00.000Z", "m8", "r8", 40, 4, "claude-haiku-4-5-20251001", true));
+  {
+    json legacy = json::parse(assistant_line("2026-03-01T18:30:00.000Z", "m9", "r9", 50, 5));
+    legacy["costUSD"] = 0.5;
+    dir.write("claude/projects/q/s2.jsonl", legacy.dump() + "\n" +
+                                                assistant_line("2026-03-08T10:00:00.000Z", "m10", "r10", 5, 5));
+  }
+  ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
+
+  auto reports = [&](const std::string& zone) {
+    std::vector<json> out;
+    for (auto kind : {ReportKind::daily, ReportKind::weekly, ReportKind::monthly, ReportKind::session,
+                      ReportKind::blocks}) {
+      ReportOptions options;
+      options.kind = kind;
+      options.timezone = zone;
+      out.push_back(build_report(store, prices, options, 1'772'370'000'000 /* 2026-03-01T13:00Z */).json);
+    }
+    ReportOptions dated;
+    dated.timezone = zone;
+    dated.since = "20260301";
+    dated.until = "20260301";
+    out.push_back(build_report(store, prices, dated, 0).json);
+    return out;
+  };
+  auto compare_with_records = [&](const std::string& what) {
+    const auto summed = reports("UTC");
+    const auto summed_kolkata = reports("Asia/Kolkata"); // +5:30: dates change at a quarter hour
+    // A pending quarter hour makes the reports read the records themselves.
+    SQLite::Database raw(db_path.string(), SQLite::OPEN_READWRITE);
+    raw.exec("INSERT INTO usage_rollup_dirty (slot) VALUES (1)");
+    const auto direct = reports("UTC");
+    const auto direct_kolkata = reports("Asia/Kolkata");
+    raw.exec("DELETE FROM usage_rollup_dirty");
+    for (std::size_t i = 0; i < direct.size(); ++i) {
+      check_same(summed[i], direct[i], what + " UTC report " + std::to_string(i));
+      check_same(summed_kolkata[i], direct_kolkata[i], what + " Kolkata report " + std::to_string(i));
+    }
+    return direct;
+  };
+  ::setenv("TZ", "UTC", 1); // Calendar sets TZ for named zones; start each comparison from the same state
+  const auto first = compare_with_records("after the first ingest");
+  CHECK(first[0]["daily"].size() == 3);
+  CHECK(first[4]["blocks"][0]["entries"] == 6); // 09:00 .. 14:00 inclusive, the subagent's line too
+  CHECK(first[0]["daily"][0]["modelsUsed"].size() == 5);
+
+  SECTION("a better copy of a response replaces the summed one; a truncated file drops its records") {
+    dir.write("claude/projects/p/s1.jsonl", assistant_line("2026-03-02T00:00:00.000Z", "m7", "r7", 130, 130), true);
+    dir.write("claude/projects/q/s2.jsonl", assistant_line("2026-03-01T18:45:00.000Z", "m11", "r11", 1, 1));
+    ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
+    ::setenv("TZ", "UTC", 1);
+    const auto after = compare_with_records("after a replacement and a truncation");
+    CHECK(after[0]["daily"].size() == 2); // s2's legacy line and its March 8th line are gone
+    CHECK(after[0]["daily"][1]["inputTokens"] == 130);
   }
 }
