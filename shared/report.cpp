@@ -4,6 +4,7 @@
 #include "error.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -134,6 +135,7 @@ struct Rec {
   EpochMs last_ms = 0; // the last record's time (= ts_ms for one record)
   std::int64_t entries = 1;
   RecUsage usage;
+  std::string_view label; // the model as reported (Loaded::label)
   std::string_view model, project, session_id, report_session, report_project, agent_id, agent_type, command, skill,
       stage;
 };
@@ -157,22 +159,16 @@ struct Tokens {
   std::int64_t total() const { return input + output + cache_write() + read; }
 };
 
-// The name a record's model is reported under: ccusage appends "-fast" for fast mode; "<synthetic>" has none.
-std::string model_label(const Rec& r) {
-  if (r.model.empty() || r.model == "<synthetic>") return {};
-  return r.usage.fast ? std::string(r.model) + "-fast" : std::string(r.model);
-}
-
 struct Bucket {
   Tokens sum;
-  std::map<std::string, Tokens> models; // by model label
+  std::map<std::string_view, Tokens> models; // by model label (interned: Rec::label)
   EpochMs first_ms = 0, last_ms = 0;
 
   void add(const Rec& r, double usd) {
     if (sum.entries == 0 || r.ts_ms < first_ms) first_ms = r.ts_ms;
     if (sum.entries == 0 || r.last_ms > last_ms) last_ms = r.last_ms;
     sum.add(r, usd);
-    if (auto label = model_label(r); !label.empty()) models[label].add(r, usd);
+    if (!r.label.empty()) models[r.label].add(r, usd);
   }
 };
 
@@ -192,7 +188,7 @@ Json model_fields(const Bucket& b) {
   Json used = Json::array(), breakdowns = Json::array();
   std::vector<std::pair<std::string, const Tokens*>> models;
   for (const auto& [name, t] : b.models) {
-    used.push_back(name);
+    used.push_back(std::string(name));
     models.emplace_back(name, &t);
   }
   std::stable_sort(models.begin(), models.end(), [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
@@ -240,7 +236,7 @@ void add_rows(Report& report, const std::string& label, const Bucket& b, bool br
     // Short names ("opus-4-6") and at most ~48 characters, so the table stays readable; JSON has them all.
     std::size_t shown = 0;
     for (const auto& [name, t] : b.models) {
-      const std::string short_name = name.rfind("claude-", 0) == 0 ? name.substr(7) : name;
+      const std::string short_name(name.rfind("claude-", 0) == 0 ? name.substr(7) : name);
       if (models.size() + short_name.size() > 48) {
         models += ", +" + std::to_string(b.models.size() - shown);
         break;
@@ -254,7 +250,7 @@ void add_rows(Report& report, const std::string& label, const Bucket& b, bool br
   report.rows.push_back(std::move(row));
   if (!breakdown) return;
   for (const auto& [name, t] : b.models) {
-    std::vector<std::string> sub{"  " + name};
+    std::vector<std::string> sub{"  " + std::string(name)};
     for (std::size_t i = 0; i < extra.size(); ++i) sub.emplace_back();
     sub.emplace_back();
     for (auto& cell : token_cells(t)) sub.push_back(std::move(cell));
@@ -264,10 +260,27 @@ void add_rows(Report& report, const std::string& label, const Bucket& b, bool br
 
 // --- the record stream -----------------------------------------------------------------------------------
 
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+};
+
 struct Loaded {
   std::vector<Rec> records;
-  std::unordered_set<std::string> strings; // the interned strings records point into (nodes never move)
+  // The interned strings records point into (nodes never move); looked up by view, copied once.
+  std::unordered_set<std::string, TextHash, std::equal_to<>> strings;
   std::string_view intern(std::string&& text) { return *strings.insert(std::move(text)).first; }
+  std::string_view intern(std::string_view text) {
+    if (auto it = strings.find(text); it != strings.end()) return *it;
+    return *strings.emplace(text).first;
+  }
+  // The name a record's model is reported under, interned: ccusage appends "-fast" for fast mode;
+  // "<synthetic>" has none.
+  std::string_view label(const Rec& r) {
+    if (r.model.empty() || r.model == "<synthetic>") return {};
+    if (!r.usage.fast) return r.model;
+    return intern(std::string(r.model) + "-fast");
+  }
   std::vector<double> costs;
   std::set<std::string> unknown_models;
 };
@@ -293,10 +306,10 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
   if (since_ms && (!filter.since_ms || *since_ms > *filter.since_ms)) filter.since_ms = since_ms;
   Loaded out;
   // Price lookups normalise the model id: once per distinct model, not once per record.
-  std::unordered_map<std::string, const ModelPrice*> known;
-  auto price_of = [&](std::string& model) {
+  std::unordered_map<std::string, const ModelPrice*, TextHash, std::equal_to<>> known;
+  auto price_of = [&](std::string_view model) {
     auto it = known.find(model);
-    if (it == known.end()) it = known.emplace(model, prices.find(model)).first;
+    if (it == known.end()) it = known.emplace(std::string(model), prices.find(model)).first;
     return it->second;
   };
   auto in_dates = [&](EpochMs ms) {
@@ -311,7 +324,16 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
                         options.kind == ReportKind::blocks;
   if (summable && !since_ms) {
     bool split_date = false;
-    const bool used = store.for_each_rollup(filter, prices, [&](RollupRow&& r) {
+    const bool sessions = options.kind == ReportKind::session;
+    TokenUsage usage;
+    std::size_t rows = 0;
+    bool reserved = false;
+    const bool used = store.for_each_rollup(filter, prices, sessions, [&](const RollupRow& r) {
+      if (!reserved) {
+        out.records.reserve(rows);
+        out.costs.reserve(rows);
+        reserved = true;
+      }
       if (split_date || calendar.day(r.first_ms) != calendar.day(r.last_ms)) {
         split_date = true;
         return;
@@ -319,10 +341,12 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
       if (!in_dates(r.first_ms)) return;
       double usd = r.legacy_cost_usd;
       if (!r.legacy) {
+        usage = r.usage;
+        usage.inference_geo.assign(r.inference_geo);
         const ModelPrice* price = price_of(r.model);
-        usd = prices.cost(price, r.usage, r.long_context).usd;
-        if (price == nullptr && !r.model.empty() && r.model != "<synthetic>" && r.usage.total_tokens() > 0) {
-          out.unknown_models.insert(r.model);
+        usd = prices.cost(price, usage, r.long_context).usd;
+        if (price == nullptr && !r.model.empty() && r.model != "<synthetic>" && usage.total_tokens() > 0) {
+          out.unknown_models.insert(std::string(r.model));
         }
       }
       Rec rec;
@@ -331,14 +355,32 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
       rec.entries = r.entries;
       rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
                    r.usage.web_search_requests, r.usage.fast};
-      rec.model = out.intern(std::move(r.model));
-      rec.project = out.intern(std::move(r.project));
-      rec.session_id = out.intern(std::move(r.session_id));
-      rec.report_session = out.intern(std::move(r.report_session));
-      rec.report_project = out.intern(std::move(r.report_project));
+      rec.model = out.intern(r.model);
+      rec.label = out.label(rec);
+      if (sessions) {
+        rec.report_session = out.intern(r.report_session);
+        rec.report_project = out.intern(r.report_project);
+      }
       out.records.push_back(rec);
       out.costs.push_back(usd);
-    });
+    }, &rows);
+    if (used && !split_date && options.kind == ReportKind::blocks) {
+      // Blocks follow time: the sums come unordered.
+      std::vector<std::size_t> order(out.records.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return out.records[a].ts_ms < out.records[b].ts_ms; });
+      std::vector<Rec> records;
+      std::vector<double> costs;
+      records.reserve(order.size());
+      costs.reserve(order.size());
+      for (const std::size_t i : order) {
+        records.push_back(out.records[i]);
+        costs.push_back(out.costs[i]);
+      }
+      out.records = std::move(records);
+      out.costs = std::move(costs);
+    }
     if (used && !split_date) return out;
     out = Loaded();
   }
@@ -359,6 +401,7 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
     rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
                  r.usage.web_search_requests, r.usage.fast};
     rec.model = out.intern(std::move(r.model));
+    rec.label = out.label(rec);
     rec.project = out.intern(std::move(r.project));
     rec.session_id = out.intern(std::move(r.session_id));
     rec.report_session = out.intern(std::move(r.report_session));
@@ -424,6 +467,81 @@ Report period_report(const Loaded& loaded, const ReportOptions& options, const C
   return report;
 }
 
+// A JSON writer for long lists: the same fields as token_fields/model_fields, without a tree per row.
+class RowWriter {
+public:
+  void begin() { m_text = "{"; }
+  std::string end() {
+    m_text += '}';
+    return std::move(m_text);
+  }
+  void key(std::string_view name) {
+    if (m_text.size() > 1 && m_text.back() != '{' && m_text.back() != '[') m_text += ',';
+    m_text += '"';
+    m_text += name;
+    m_text += "\":";
+  }
+  void number(std::int64_t n) { append_chars(n); }
+  void number(double d) {
+    if (!std::isfinite(d)) d = 0;
+    append_chars(d);
+  }
+  void string(std::string_view text) { m_text += Json(text).dump(); }
+  void field(std::string_view name, std::int64_t n) {
+    key(name);
+    number(n);
+  }
+  void field(std::string_view name, double d) {
+    key(name);
+    number(d);
+  }
+  void field(std::string_view name, std::string_view text) {
+    key(name);
+    string(text);
+  }
+  void raw(std::string_view text) { m_text += text; }
+
+private:
+  template <typename T> void append_chars(T value) {
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    m_text.append(buffer, result.ptr);
+  }
+  std::string m_text;
+};
+
+// model_fields' JSON (modelBreakdowns, most costly first; modelsUsed), written without a tree.
+void write_model_fields(RowWriter& w, const Bucket& b) {
+  std::vector<std::pair<const std::string_view*, const Tokens*>> models;
+  for (const auto& [name, t] : b.models) models.emplace_back(&name, &t);
+  std::stable_sort(models.begin(), models.end(), [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
+  w.key("modelBreakdowns");
+  w.raw("[");
+  bool first = true;
+  for (const auto& [name, t] : models) {
+    if (!first) w.raw(",");
+    first = false;
+    w.raw("{\"cacheCreationTokens\":");
+    w.number(t->cache_write());
+    w.field("cacheReadTokens", t->read);
+    w.field("cost", t->cost);
+    w.field("inputTokens", t->input);
+    w.field("modelName", *name);
+    w.field("outputTokens", t->output);
+    w.raw("}");
+  }
+  w.raw("]");
+  w.key("modelsUsed");
+  w.raw("[");
+  first = true;
+  for (const auto& [name, t] : b.models) {
+    if (!first) w.raw(",");
+    first = false;
+    w.string(name);
+  }
+  w.raw("]");
+}
+
 Report session_report(const Loaded& loaded, const ReportOptions& options) {
   std::map<std::pair<std::string, std::string>, Bucket> buckets;
   Bucket total;
@@ -437,17 +555,33 @@ Report session_report(const Loaded& loaded, const ReportOptions& options) {
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second->last_ms > b.second->last_ms; });
   Report report;
   report.json["sessions"] = Json::array();
+  report.json_rows_key = "sessions";
+  report.json_rows.reserve(order.size());
   report.columns = {"Session", "Project", "Last Activity", "Models"};
   report.columns.insert(report.columns.end(), k_token_columns.begin(), k_token_columns.end());
+  RowWriter w;
   for (const auto& [key, b] : order) {
-    Json row = token_fields(b->sum);
-    row["sessionId"] = key->first;
-    row["projectPath"] = key->second;
-    row["firstActivity"] = format_iso_utc(b->first_ms);
-    row["lastActivity"] = format_iso_utc(b->last_ms);
-    row.update(model_fields(*b));
-    report.json["sessions"].push_back(std::move(row));
-    add_rows(report, key->first, *b, options.breakdown, {key->second, format_iso_utc(b->last_ms).substr(0, 10)});
+    // The fields of token_fields + model_fields + the session's, in the order a JSON tree would print them.
+    const Tokens& t = b->sum;
+    w.begin();
+    w.field("cacheCreation1hTokens", t.write_1h);
+    w.field("cacheCreation5mTokens", t.write_5m);
+    w.field("cacheCreationTokens", t.cache_write());
+    w.field("cacheReadTokens", t.read);
+    w.field("firstActivity", format_iso_utc(b->first_ms));
+    w.field("inputTokens", t.input);
+    w.field("lastActivity", format_iso_utc(b->last_ms));
+    write_model_fields(w, *b);
+    w.field("outputTokens", t.output);
+    w.field("projectPath", key->second);
+    w.field("sessionId", key->first);
+    w.field("totalCost", t.cost);
+    w.field("totalTokens", t.total());
+    w.field("webSearchRequests", t.web_search);
+    report.json_rows.push_back(w.end());
+    if (options.table) {
+      add_rows(report, key->first, *b, options.breakdown, {key->second, format_iso_utc(b->last_ms).substr(0, 10)});
+    }
   }
   report.json["totals"] = token_fields(total.sum);
   add_rows(report, "Total", total, false, {"", ""});
@@ -516,7 +650,7 @@ Report blocks_report(const Loaded& loaded, const ReportOptions& options, EpochMs
     row["totalTokens"] = b.bucket.sum.total();
     row["costUSD"] = b.bucket.sum.cost;
     Json models = Json::array();
-    for (const auto& [name, t] : b.bucket.models) models.push_back(name);
+    for (const auto& [name, t] : b.bucket.models) models.push_back(std::string(name));
     row["models"] = models;
     row["burnRate"] = nullptr;
     row["projection"] = nullptr;
@@ -776,6 +910,36 @@ Report build_report(UsageStore& store, const PriceTable& prices, const ReportOpt
   }
   add_unknown_note(report, loaded);
   return report;
+}
+
+void Report::write_json(std::ostream& out) const {
+  const std::string text = json.dump(2);
+  // The document holds an empty array under json_rows_key: the rows go there.
+  const std::string empty = "\"" + json_rows_key + "\": []";
+  const auto at = json_rows_key.empty() ? std::string::npos : text.find(empty);
+  if (at == std::string::npos) {
+    out << text;
+    return;
+  }
+  out.write(text.data(), static_cast<std::streamsize>(at));
+  out << "\"" << json_rows_key << "\": [";
+  for (std::size_t i = 0; i < json_rows.size(); ++i) {
+    out << (i ? ",\n    " : "\n    ");
+    out.write(json_rows[i].data(), static_cast<std::streamsize>(json_rows[i].size()));
+  }
+  out << (json_rows.empty() ? "]" : "\n  ]");
+  out.write(text.data() + at + empty.size(), static_cast<std::streamsize>(text.size() - at - empty.size()));
+}
+
+std::string Report::json_text() const {
+  std::ostringstream out;
+  write_json(out);
+  return out.str();
+}
+
+nlohmann::json Report::document() const {
+  if (json_rows_key.empty()) return json;
+  return nlohmann::json::parse(json_text());
 }
 
 std::string render_text(const Report& report) {

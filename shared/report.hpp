@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,19 @@ struct ReportOptions {
   int limit = 10;                // top
   int hours = 24;                // hourly
   int days = 7;                  // trend
+  bool table = true;             // false: the JSON only (long reports skip the table rows)
 };
 
 // A finished report: the JSON document and the same as a table for text and CSV.
 struct Report {
+  // The JSON document. A long list (the session report's sessions) is kept apart as serialized elements in
+  // json_rows, under the key json_rows_key: use json_text() or document() for the whole document.
   nlohmann::json json;
+  std::string json_rows_key;
+  std::vector<std::string> json_rows;
+  void write_json(std::ostream& out) const; // indented, as printed by --json
+  std::string json_text() const;
+  nlohmann::json document() const;   // the whole document as a tree
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows; // rows starting with "  " are breakdown rows
   std::vector<std::string> notes;             // printed under the table (unknown models, ...)

@@ -566,8 +566,8 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
   }
 }
 
-bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& prices,
-                                 const std::function<void(RollupRow&&)>& visit) {
+bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& prices, bool sessions,
+                                 const std::function<void(const RollupRow&)>& visit, std::size_t* rows_hint) {
   try {
     auto& db = m_impl->db;
     SQLite::Statement usable(db, "SELECT NOT EXISTS (SELECT 1 FROM usage_rollup_dirty), "
@@ -577,15 +577,15 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
       return false;
     }
     usable.reset();
-    std::string sql = "SELECT first_ms, last_ms, entries, project, session_id, report_session, report_project, "
-                      "model, fast, inference_geo, legacy, long_context, input_tokens, output_tokens, "
-                      "cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, legacy_cost_usd "
-                      "FROM usage_rollup WHERE 1=1";
+    if (rows_hint) *rows_hint = static_cast<std::size_t>(db.execAndGet("SELECT COUNT(*) FROM usage_rollup").getInt64());
+    std::string sql = std::string("SELECT first_ms, last_ms, entries, model, fast, inference_geo, legacy, long_context, "
+                                  "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
+                                  "web_search_requests, legacy_cost_usd") +
+                      (sessions ? ", report_session, report_project" : "") + " FROM usage_rollup WHERE 1=1";
     if (filter.since_ms) sql += " AND first_ms >= ?";
     if (filter.until_ms) sql += " AND first_ms < ?";
     if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
     if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
-    sql += " ORDER BY first_ms, slot";
     SQLite::Statement s(db, sql);
     int i = 1;
     if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
@@ -595,29 +595,33 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
       s.bind(i++, static_cast<int>(filter.session_prefix.size()));
       s.bind(i++, filter.session_prefix);
     }
+    auto text = [&s](int column) {
+      const SQLite::Column c = s.getColumn(column);
+      return std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
+    };
+    auto integer = [&s](int column) { return s.getColumn(column).getInt64(); };
+    RollupRow r;
     while (s.executeStep()) {
-      RollupRow r;
-      int c = 0;
-      r.first_ms = s.getColumn(c++).getInt64();
-      r.last_ms = s.getColumn(c++).getInt64();
-      r.entries = s.getColumn(c++).getInt64();
-      r.project = s.getColumn(c++).getString();
-      r.session_id = s.getColumn(c++).getString();
-      r.report_session = s.getColumn(c++).getString();
-      r.report_project = s.getColumn(c++).getString();
-      r.model = s.getColumn(c++).getString();
-      r.usage.fast = s.getColumn(c++).getInt() != 0;
-      r.usage.inference_geo = s.getColumn(c++).getString();
-      r.legacy = s.getColumn(c++).getInt() != 0;
-      r.long_context = s.getColumn(c++).getInt() != 0;
-      r.usage.input = s.getColumn(c++).getInt64();
-      r.usage.output = s.getColumn(c++).getInt64();
-      r.usage.cache_write_5m = s.getColumn(c++).getInt64();
-      r.usage.cache_write_1h = s.getColumn(c++).getInt64();
-      r.usage.cache_read = s.getColumn(c++).getInt64();
-      r.usage.web_search_requests = s.getColumn(c++).getInt64();
-      r.legacy_cost_usd = s.getColumn(c++).getDouble();
-      visit(std::move(r));
+      r.first_ms = integer(0);
+      r.last_ms = integer(1);
+      r.entries = integer(2);
+      r.model = text(3);
+      r.usage.fast = integer(4) != 0;
+      r.inference_geo = text(5);
+      r.legacy = integer(6) != 0;
+      r.long_context = integer(7) != 0;
+      r.usage.input = integer(8);
+      r.usage.output = integer(9);
+      r.usage.cache_write_5m = integer(10);
+      r.usage.cache_write_1h = integer(11);
+      r.usage.cache_read = integer(12);
+      r.usage.web_search_requests = integer(13);
+      r.legacy_cost_usd = s.getColumn(14).getDouble();
+      if (sessions) {
+        r.report_session = text(15);
+        r.report_project = text(16);
+      }
+      visit(r);
     }
     return true;
   } catch (const SQLite::Exception& e) {

@@ -63,12 +63,13 @@ struct FileState {
 constexpr std::int64_t k_rollup_slot_ms = 15 * 60 * 1000;
 inline std::int64_t rollup_slot(EpochMs ts_ms) { return ts_ms / k_rollup_slot_ms; } // as SQLite's ts_ms / 900000
 
-// The records of one quarter hour with the same report key and pricing class, summed.
+// The records of one quarter hour with the same report key and pricing class, summed. The texts point into
+// the statement's row: valid during the call back only.
 struct RollupRow {
   EpochMs first_ms = 0, last_ms = 0;
   std::int64_t entries = 0;
-  std::string project, session_id, report_session, report_project, model;
-  TokenUsage usage;       // summed; fast and inference_geo are part of the key
+  std::string_view report_session, report_project, model, inference_geo;
+  TokenUsage usage;       // summed; fast and inference_geo are part of the key (usage.inference_geo stays empty)
   bool legacy = false;    // costed by the lines' costUSD: legacy_cost_usd is their sum
   bool long_context = false; // every record's prompt exceeded its model's long-context tier
   double legacy_cost_usd = 0;
@@ -130,8 +131,10 @@ public:
   // Calls back once per rollup row matching the filter (since/until on first_ms, project, session prefix), in
   // time order, and returns true; returns false without a call when the rollup cannot be used: quarter hours
   // wait for a refresh (an ingest is running or failed), or it was made with other long-context tiers.
-  bool for_each_rollup(const RecordFilter& filter, const PriceTable& prices,
-                       const std::function<void(RollupRow&&)>& visit);
+  // Without `sessions`, report_session and report_project are left empty. Rows come in no particular order.
+  // rows_hint, when given, receives the number of rows before the first call (to reserve memory).
+  bool for_each_rollup(const RecordFilter& filter, const PriceTable& prices, bool sessions,
+                       const std::function<void(const RollupRow&)>& visit, std::size_t* rows_hint = nullptr);
 
   // Calls back once per stored record matching the filter, in time order.
   void for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit);

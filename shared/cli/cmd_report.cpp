@@ -58,12 +58,18 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     auto parsed = parse_report_kind(kind);
     if (!parsed) throw Error(ErrorKind::bad_input, "unknown report \"" + kind + "\"; see tw report --help");
     report.kind = *parsed;
+    report.table = !options->json;
     const PriceTable prices = configured_prices(ctx);
     UsageStore store = UsageStore::open(ctx.db_path());
     const Report result = build_report(store, prices, report, ctx.clock.now_ms());
-    if (options->json) ctx.out << result.json.dump(2) << "\n";
-    else if (options->csv) ctx.out << render_csv(result);
-    else ctx.out << render_text(result);
+    if (options->json) {
+      result.write_json(ctx.out);
+      ctx.out << "\n";
+    } else if (options->csv) {
+      ctx.out << render_csv(result);
+    } else {
+      ctx.out << render_text(result);
+    }
   });
 }
 

@@ -79,7 +79,7 @@ TEST_CASE("blocks: 5-hour windows from the floored hour, gaps, an active block's
 
 TEST_CASE("session report uses ccusage's session keys", "[report]") {
   Fixture f;
-  const auto json = f.report(ReportKind::session).json;
+  const auto json = f.report(ReportKind::session).document();
   REQUIRE(json["sessions"].size() == 1);
   CHECK(json["sessions"][0]["sessionId"] == "s1");
   CHECK(json["sessions"][0]["projectPath"] == "p");
@@ -193,7 +193,7 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
       ReportOptions options;
       options.kind = kind;
       options.timezone = zone;
-      out.push_back(build_report(store, prices, options, 1'772'370'000'000 /* 2026-03-01T13:00Z */).json);
+      out.push_back(build_report(store, prices, options, 1'772'370'000'000 /* 2026-03-01T13:00Z */).document());
     }
     ReportOptions dated;
     dated.timezone = zone;
