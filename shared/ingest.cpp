@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -46,13 +47,30 @@ bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void add_jsonl_below(const fs::path& dir, std::vector<fs::path>& out) {
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec) && ends_with(it->path().native(), ".jsonl")) out.push_back(it->path());
+// Every *.jsonl below dir (a normalised path without a trailing slash), by readdir's file types: a stat only
+// where the type is unknown or a symlink (followed for files, never into folders, as std::filesystem's
+// recursive iterator does).
+void add_jsonl_below(const std::string& dir, std::vector<std::string>& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return; // unreadable: skipped, like skip_permission_denied
+  std::vector<std::string> folders;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir;
+    path += '/';
+    path += name;
+    unsigned char type = entry->d_type;
+    if (type == DT_UNKNOWN || type == DT_LNK) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) continue;
+      type = S_ISREG(st.st_mode) ? DT_REG : (S_ISDIR(st.st_mode) && entry->d_type == DT_UNKNOWN) ? DT_DIR : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) folders.push_back(std::move(path));
+    else if (type == DT_REG && ends_with(name, ".jsonl")) out.push_back(std::move(path));
   }
+  ::closedir(d);
+  for (const auto& folder : folders) add_jsonl_below(folder, out);
 }
 
 std::string read_small_file(const fs::path& path) {
@@ -93,6 +111,7 @@ struct ReadFile {
   FileState state;       // where the file is left
   std::vector<UsageRecord> records; // adjacent copies of one response already merged
   IngestSummary counts;  // bytes, lines, usage lines, merged copies, skipped lines
+  std::size_t files_done = 0; // files looked at up to this one (unchanged ones are not handed over)
 };
 
 // The reading side (a thread of its own): reads each file's new complete lines and parses the usage lines.
@@ -374,22 +393,24 @@ std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home) {
 }
 
 std::vector<fs::path> transcript_files(const std::vector<fs::path>& paths) {
-  std::vector<fs::path> files;
+  std::vector<std::string> files;
   for (const auto& p : paths) {
     std::error_code ec;
     fs::path absolute = fs::absolute(p, ec);
     if (ec) absolute = p;
+    absolute = absolute.lexically_normal();
     if (is_dir(absolute)) {
-      add_jsonl_below(is_dir(absolute / "projects") ? absolute / "projects" : absolute, files);
+      std::string dir = (is_dir(absolute / "projects") ? absolute / "projects" : absolute).string();
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      add_jsonl_below(dir, files);
     } else if (fs::is_regular_file(absolute, ec)) {
-      files.push_back(absolute);
+      files.push_back(absolute.string());
     }
   }
-  for (auto& f : files) f = f.lexically_normal();
   // By path text, like ccusage: duplicates with equal totals keep the first copy in this order.
-  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.native() < b.native(); });
+  std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
+  return std::vector<fs::path>(files.begin(), files.end());
 }
 
 TranscriptOrigin origin_of(const fs::path& file) {
@@ -443,7 +464,8 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
     if (options.rebuild) store.forget_all();
     // A run that starts on an empty store needs no look-up for an id it has not seen yet.
     const bool cold = store.empty();
-    std::unordered_set<std::string> seen_messages; // when cold: the only ids that can have duplicates
+    // When cold: the ids seen so far, hashed (a collision only costs a look-up), the only ones with duplicates.
+    std::unordered_set<std::size_t> seen_messages;
     FileReader reader(prices, options, cold ? std::unordered_map<std::string, FileState>() : store.file_states(),
                       store.path());
     // Two cores: one thread reads and parses while this one stores.
@@ -451,8 +473,12 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
     std::thread reading([&] {
       std::exception_ptr error;
       try {
-        for (const auto& file : files) {
-          if (!queue.push(reader.read(file))) break;
+        // Unchanged files are only counted: handing each one over would cost two thread switches per file.
+        for (std::size_t i = 0; i < files.size(); ++i) {
+          ReadFile file = reader.read(files[i]);
+          if (file.skip && i + 1 < files.size()) continue;
+          file.files_done = i + 1;
+          if (!queue.push(std::move(file))) break;
         }
       } catch (...) {
         error = std::current_exception();
@@ -469,10 +495,8 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
     } join{queue, reading};
 
     auto started = std::chrono::steady_clock::now();
-    std::size_t done = 0;
     while (auto file = queue.pop()) {
-      ++summary.files;
-      ++done;
+      summary.files = file->files_done;
       if (!file->skip) {
         if (file->replaced) {
           store.forget_file(file->state.path);
@@ -480,7 +504,8 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
         }
         add_counts(summary, file->counts);
         for (const UsageRecord& r : file->records) {
-          const bool known_new = cold && (r.message_id.empty() || seen_messages.insert(r.message_id).second);
+          const bool known_new =
+              cold && (r.message_id.empty() || seen_messages.insert(std::hash<std::string>()(r.message_id)).second);
           switch (store.add(r, known_new)) {
           case AddOutcome::inserted:
             ++summary.records_new;
@@ -492,7 +517,7 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
         }
         store.save_file_state(file->state);
       }
-      if (options.progress) options.progress(done, files.size(), summary.bytes);
+      if (options.progress) options.progress(summary.files, files.size(), summary.bytes);
       // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
       // each file's records and its offset always land together.
       if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
