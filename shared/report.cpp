@@ -543,14 +543,15 @@ void write_model_fields(RowWriter& w, const Bucket& b) {
 }
 
 Report session_report(const Loaded& loaded, const ReportOptions& options) {
-  std::map<std::pair<std::string, std::string>, Bucket> buckets;
+  // Keyed by the interned texts (stable for the report's life): no copy per record.
+  std::map<std::pair<std::string_view, std::string_view>, Bucket> buckets;
   Bucket total;
   for (std::size_t i = 0; i < loaded.records.size(); ++i) {
     const auto& r = loaded.records[i];
-    buckets[{std::string(r.report_session), std::string(r.report_project)}].add(r, loaded.costs[i]);
+    buckets[{r.report_session, r.report_project}].add(r, loaded.costs[i]);
     total.add(r, loaded.costs[i]);
   }
-  std::vector<std::pair<const std::pair<std::string, std::string>*, const Bucket*>> order;
+  std::vector<std::pair<const std::pair<std::string_view, std::string_view>*, const Bucket*>> order;
   for (const auto& [key, b] : buckets) order.emplace_back(&key, &b);
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second->last_ms > b.second->last_ms; });
   Report report;
@@ -580,7 +581,7 @@ Report session_report(const Loaded& loaded, const ReportOptions& options) {
     w.field("webSearchRequests", t.web_search);
     report.json_rows.push_back(w.end());
     if (options.table) {
-      add_rows(report, key->first, *b, options.breakdown, {key->second, format_iso_utc(b->last_ms).substr(0, 10)});
+      add_rows(report, std::string(key->first), *b, options.breakdown, {std::string(key->second), format_iso_utc(b->last_ms).substr(0, 10)});
     }
   }
   report.json["totals"] = token_fields(total.sum);

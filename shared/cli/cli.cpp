@@ -4,7 +4,11 @@
 #include "cli/cli_context.hpp"
 #include "error.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <unistd.h>
 
 namespace tw {
 
@@ -88,7 +92,29 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
   return ctx.exit_code;
 }
 
+namespace {
+
+// Reports hold tens of MB of sums for a moment: on these machines each fresh 4 kB page costs a page fault
+// that takes a quarter of a report's time. glibc backs malloc with transparent huge pages when the tunable
+// glibc.malloc.hugetlb=1 is set, which it reads only at start-up: so `tw report` starts itself once more with
+// it (measured: daily and blocks on a 1 GB tree's store take half the time). Any failure: run as we are.
+void with_huge_pages_for_reports(int argc, char** argv) {
+  bool report = false;
+  for (int i = 1; i < argc && !report; ++i) report = std::string_view(argv[i]) == "report";
+  if (!report) return;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string current = tunables != nullptr ? tunables : "";
+  if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;
+  const std::string wanted = current.empty() ? "glibc.malloc.hugetlb=1" : current + ":glibc.malloc.hugetlb=1";
+  if (::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // Still here: exec failed (no /proc); go on without.
+}
+
+} // namespace
+
 int run_cli_main(int argc, char** argv) {
+  with_huge_pages_for_reports(argc, argv);
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   ProcessEnv env;
