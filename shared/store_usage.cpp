@@ -232,6 +232,28 @@ constexpr const char* k_rollup_select =
     "FROM usage_records WHERE ";
 constexpr const char* k_rollup_group = " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
 
+// A RecordFilter as SQL conditions on a table with project and session_id (time_column: the time to bound),
+// and their values bound in the same order.
+std::string filter_conditions(const RecordFilter& filter, const char* time_column) {
+  std::string sql;
+  if (filter.since_ms) sql += std::string(" AND ") + time_column + " >= ?";
+  if (filter.until_ms) sql += std::string(" AND ") + time_column + " < ?";
+  if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
+  if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
+  return sql;
+}
+
+void bind_filter(SQLite::Statement& s, const RecordFilter& filter) {
+  int i = 1;
+  if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
+  if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
+  if (!filter.project.empty()) s.bind(i++, filter.project);
+  if (!filter.session_prefix.empty()) {
+    s.bind(i++, static_cast<int>(filter.session_prefix.size()));
+    s.bind(i++, filter.session_prefix);
+  }
+}
+
 // Up to this many dirty quarter hours are re-summed one by one through the time index; more in one pass.
 constexpr std::int64_t k_rollup_slot_by_slot = 2000;
 
@@ -582,19 +604,9 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
                                   "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
                                   "web_search_requests, legacy_cost_usd") +
                       (sessions ? ", report_session, report_project" : "") + " FROM usage_rollup WHERE 1=1";
-    if (filter.since_ms) sql += " AND first_ms >= ?";
-    if (filter.until_ms) sql += " AND first_ms < ?";
-    if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
-    if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
+    sql += filter_conditions(filter, "first_ms");
     SQLite::Statement s(db, sql);
-    int i = 1;
-    if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
-    if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
-    if (!filter.project.empty()) s.bind(i++, filter.project);
-    if (!filter.session_prefix.empty()) {
-      s.bind(i++, static_cast<int>(filter.session_prefix.size()));
-      s.bind(i++, filter.session_prefix);
-    }
+    bind_filter(s, filter);
     auto text = [&s](int column) {
       const SQLite::Column c = s.getColumn(column);
       return std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
@@ -724,20 +736,10 @@ void UsageStore::for_each(const RecordFilter& filter, const std::function<void(U
                              "cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, inference_geo, "
                              "cost_usd, cost_source, '', '', '', '', '', 0, report_session, report_project") +
                       " FROM usage_records WHERE 1=1";
-    if (filter.since_ms) sql += " AND ts_ms >= ?";
-    if (filter.until_ms) sql += " AND ts_ms < ?";
-    if (!filter.project.empty()) sql += " AND instr(project, ?) > 0";
-    if (!filter.session_prefix.empty()) sql += " AND substr(session_id, 1, ?) = ?";
+    sql += filter_conditions(filter, "ts_ms");
     sql += " ORDER BY ts_ms, id";
     SQLite::Statement s(m_impl->db, sql);
-    int i = 1;
-    if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
-    if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
-    if (!filter.project.empty()) s.bind(i++, filter.project);
-    if (!filter.session_prefix.empty()) {
-      s.bind(i++, static_cast<int>(filter.session_prefix.size()));
-      s.bind(i++, filter.session_prefix);
-    }
+    bind_filter(s, filter);
     while (s.executeStep()) visit(read_record(s));
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading usage");
