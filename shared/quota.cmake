@@ -9,4 +9,7 @@ list(FILTER TW_QUOTA_SOURCES INCLUDE REGEX "${TW_QUOTA_CLI_REGEX}")
 list(FILTER TW_CORE_QUOTA_SOURCES EXCLUDE REGEX "${TW_QUOTA_CLI_REGEX}")
 set_property(TARGET tw_core PROPERTY SOURCES ${TW_CORE_QUOTA_SOURCES})
 target_sources(tw_cli PRIVATE ${TW_QUOTA_SOURCES})
-target_link_libraries(tw_cli PRIVATE CURL::libcurl)
+# libcurl's headers only: http.cpp loads the library at the first request (dlopen), so that tw does not load
+# its thirty dependencies at every start.
+target_include_directories(tw_cli PRIVATE $<TARGET_PROPERTY:CURL::libcurl,INTERFACE_INCLUDE_DIRECTORIES>)
+target_link_libraries(tw_cli PRIVATE ${CMAKE_DL_LIBS})
