@@ -1,6 +1,8 @@
 // Incremental transcript ingest: roots and files like ccusage 20, per-file offsets, and the usage records.
 #include "ingest.hpp"
 
+#include "ingest_scan.hpp"
+
 #include "paths.hpp"
 
 #include "env.hpp"
@@ -43,36 +45,6 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Every *.jsonl below dir (a normalised path without a trailing slash), by readdir's file types: a stat only
-// where the type is unknown or a symlink (followed for files, never into folders, as std::filesystem's
-// recursive iterator does).
-void add_jsonl_below(const std::string& dir, std::vector<std::string>& out) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return; // unreadable: skipped, like skip_permission_denied
-  std::vector<std::string> folders;
-  while (const dirent* entry = ::readdir(d)) {
-    const std::string_view name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    std::string path = dir;
-    path += '/';
-    path += name;
-    unsigned char type = entry->d_type;
-    if (type == DT_UNKNOWN || type == DT_LNK) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0) continue;
-      type = S_ISREG(st.st_mode) ? DT_REG : (S_ISDIR(st.st_mode) && entry->d_type == DT_UNKNOWN) ? DT_DIR : DT_UNKNOWN;
-    }
-    if (type == DT_DIR) folders.push_back(std::move(path));
-    else if (type == DT_REG && ends_with(name, ".jsonl")) out.push_back(std::move(path));
-  }
-  ::closedir(d);
-  for (const auto& folder : folders) add_jsonl_below(folder, out);
-}
-
 std::string read_small_file(const fs::path& path) {
   std::ifstream in(path);
   if (!in) return {};
@@ -107,6 +79,7 @@ struct FileDescriptor {
 // One file's new lines, as the reading thread hands them to the writing thread.
 struct ReadFile {
   bool skip = false;     // unchanged since the last run, deleted since listed, or unreadable
+  FileReadTo read_to;    // where the file is read to once this is stored
   bool replaced = false; // truncated or replaced: its stored records go first
   FileState state;       // where the file is left
   std::vector<UsageRecord> records; // adjacent copies of one response already merged
@@ -117,11 +90,11 @@ struct ReadFile {
 // The reading side (a thread of its own): reads each file's new complete lines and parses the usage lines.
 class FileReader {
 public:
-  FileReader(const PriceTable& prices, const IngestOptions& options, std::unordered_map<std::string, FileState> states,
-             std::filesystem::path db_path)
-      : m_prices(prices), m_options(options), m_states(std::move(states)), m_db_path(std::move(db_path)) {}
+  // known_files: look up each file's stored state (false when the store holds none, e.g. a cold run).
+  FileReader(const PriceTable& prices, const IngestOptions& options, bool known_files, std::filesystem::path db_path)
+      : m_prices(prices), m_options(options), m_known_files(known_files), m_db_path(std::move(db_path)) {}
 
-  ReadFile read(const fs::path& file);
+  ReadFile read(const std::string& path);
 
 private:
   void line(std::string_view line, std::int64_t offset, ReadFile& out, const TranscriptOrigin& origin,
@@ -129,12 +102,16 @@ private:
   std::string command_for(const std::string& prompt_id, std::string_view line, const std::string& session);
   void flush(ReadFile& out);
   static bool better_copy(const UsageRecord& a, const UsageRecord& b);
+  IngestLookups& lookups() {
+    if (!m_lookups) m_lookups.emplace(m_db_path);
+    return *m_lookups;
+  }
 
   const PriceTable& m_prices;
   const IngestOptions& m_options;
-  std::unordered_map<std::string, FileState> m_states; // every known file's state, read once
+  bool m_known_files;
   std::filesystem::path m_db_path;
-  std::optional<HookCommands> m_hook_commands; // opened at the first prompt
+  std::optional<IngestLookups> m_lookups; // opened at the first look-up
   std::optional<UsageRecord> m_pending; // the best line so far of the response being read
   UsageLineParser m_parser;
   std::unordered_map<std::string, std::string> m_commands;
@@ -143,9 +120,8 @@ private:
 
 std::string FileReader::command_for(const std::string& prompt_id, std::string_view line, const std::string& session) {
   if (auto it = m_commands.find(prompt_id); it != m_commands.end()) return it->second;
-  if (!m_hook_commands) m_hook_commands.emplace(m_db_path);
   std::string command;
-  if (auto hook = m_hook_commands->find(session, prompt_id)) command = *hook;
+  if (auto hook = lookups().command(session, prompt_id)) command = *hook;
   else command = m_parser.slash_command(line);
   m_commands.emplace(prompt_id, command);
   return command;
@@ -226,17 +202,17 @@ void FileReader::flush(ReadFile& out) {
   m_pending.reset();
 }
 
-ReadFile FileReader::read(const fs::path& file_path) {
+ReadFile FileReader::read(const std::string& path) {
   ReadFile out;
   out.skip = true;
-  const std::string path = file_path.string();
   // Most files have not changed since the last run: decide that from stat() and the stored state alone.
   std::optional<FileState> known;
-  if (auto it = m_states.find(path); it != m_states.end()) known = std::move(it->second);
+  if (m_known_files) known = lookups().file_state(path);
   if (known) {
     struct stat quick {};
     if (::stat(path.c_str(), &quick) == 0 && static_cast<std::int64_t>(quick.st_ino) == known->inode &&
         static_cast<std::int64_t>(quick.st_size) == known->offset) {
+      out.read_to = {known->inode, known->offset};
       return out;
     }
   }
@@ -256,13 +232,16 @@ ReadFile FileReader::read(const fs::path& file_path) {
     out.replaced = known->inode != inode || size < known->offset || head.compare(0, known->head.size(), known->head) != 0;
     if (!out.replaced) {
       state = *known;
-      if (state.offset == size) return out; // nothing new
+      if (state.offset == size) {
+        out.read_to = {inode, size};
+        return out; // nothing new
+      }
     }
   }
   out.skip = false;
   state.path = path;
   state.inode = inode;
-  const TranscriptOrigin origin = origin_of(file_path);
+  const TranscriptOrigin origin = origin_of(path);
 
   ++out.counts.files_read;
   std::int64_t offset = state.offset;
@@ -296,6 +275,7 @@ ReadFile FileReader::read(const fs::path& file_path) {
   }
   flush(out);
   state.offset = offset; // complete lines only: an unfinished last line is read next time
+  out.read_to = {inode, offset == size ? size : -1};
   if (state.head.size() < k_head) state.head = head;
   if (m_buffer.size() > 4 * (k_chunk + UsageLineParser::k_padding)) m_buffer = std::vector<char>();
   return out;
@@ -392,20 +372,39 @@ std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home) {
   return roots;
 }
 
+namespace {
+
+// The absolute, normalised form of a path given on the command line.
+fs::path absolute_path(const fs::path& p) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(p, ec);
+  if (ec) absolute = p;
+  return absolute.lexically_normal();
+}
+
+// Where a folder's transcripts are walked from: its projects/ folder when it has one, without a trailing slash.
+std::string walk_root(const fs::path& folder) {
+  std::string dir = (is_dir(folder / "projects") ? folder / "projects" : folder).string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir;
+}
+
+} // namespace
+
 std::vector<fs::path> transcript_files(const std::vector<fs::path>& paths) {
-  std::vector<std::string> files;
+  std::vector<std::string> files, roots;
   for (const auto& p : paths) {
+    const fs::path absolute = absolute_path(p);
     std::error_code ec;
-    fs::path absolute = fs::absolute(p, ec);
-    if (ec) absolute = p;
-    absolute = absolute.lexically_normal();
-    if (is_dir(absolute)) {
-      std::string dir = (is_dir(absolute / "projects") ? absolute / "projects" : absolute).string();
-      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-      add_jsonl_below(dir, files);
-    } else if (fs::is_regular_file(absolute, ec)) {
-      files.push_back(absolute.string());
-    }
+    if (is_dir(absolute)) roots.push_back(walk_root(absolute));
+    else if (fs::is_regular_file(absolute, ec)) files.push_back(absolute.string());
+  }
+  if (!roots.empty()) {
+    TranscriptScan scan(std::move(roots));
+    scan.walk([&](const std::string& path) {
+      files.push_back(path);
+      return FileReadTo{};
+    });
   }
   // By path text, like ccusage: duplicates with equal totals keep the first copy in this order.
   std::sort(files.begin(), files.end());
@@ -456,30 +455,46 @@ TranscriptOrigin origin_of(const fs::path& file) {
   return origin;
 }
 
-IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<fs::path>& files,
-                           const IngestOptions& options) {
+namespace {
+
+// The files an ingest reads, in path order: a list, or a walk that learns where each file was left.
+using FileVisit = std::function<FileReadTo(const std::string& path)>;
+using FileSource = std::function<void(const FileVisit& visit)>;
+
+// total: the number of files the source yields, for the progress bar (0: not known before the walk ends).
+IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const FileSource& source, std::size_t total,
+                         const IngestOptions& options) {
   IngestSummary summary;
   store.begin();
   try {
     if (options.rebuild) store.forget_all();
-    // A run that starts on an empty store needs no look-up for an id it has not seen yet.
+    // A run that starts on an empty store needs no look-up for an id or a file it has not seen yet.
     const bool cold = store.empty();
     // When cold: the ids seen so far, hashed (a collision only costs a look-up), the only ones with duplicates.
     std::unordered_set<std::size_t> seen_messages;
-    FileReader reader(prices, options, cold ? std::unordered_map<std::string, FileState>() : store.file_states(),
-                      store.path());
-    // Two cores: one thread reads and parses while this one stores.
+    FileReader reader(prices, options, !cold, store.path());
+    // Two cores: one thread walks, reads and parses while this one stores.
     ReadQueue queue;
     std::thread reading([&] {
       std::exception_ptr error;
       try {
-        // Unchanged files are only counted: handing each one over would cost two thread switches per file.
-        for (std::size_t i = 0; i < files.size(); ++i) {
-          ReadFile file = reader.read(files[i]);
-          if (file.skip && i + 1 < files.size()) continue;
-          file.files_done = i + 1;
-          if (!queue.push(std::move(file))) break;
-        }
+        std::size_t seen = 0;
+        bool stopped = false;
+        source([&](const std::string& path) -> FileReadTo {
+          if (stopped) return {};
+          ReadFile file = reader.read(path);
+          ++seen;
+          const FileReadTo read_to = file.read_to;
+          // Unchanged files are only counted: handing each one over would cost two thread switches per file.
+          if (file.skip) return read_to;
+          file.files_done = seen;
+          if (!queue.push(std::move(file))) stopped = true;
+          return read_to;
+        });
+        ReadFile end; // the count of files looked at, after the last one
+        end.skip = true;
+        end.files_done = seen;
+        if (!stopped) queue.push(std::move(end));
       } catch (...) {
         error = std::current_exception();
       }
@@ -517,7 +532,7 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
         }
         store.save_file_state(file->state);
       }
-      if (options.progress) options.progress(summary.files, files.size(), summary.bytes);
+      if (options.progress) options.progress(summary.files, total, summary.bytes);
       // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
       // each file's records and its offset always land together.
       if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
@@ -534,6 +549,47 @@ IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const st
   } catch (...) {
     store.rollback();
     throw;
+  }
+  return summary;
+}
+
+} // namespace
+
+IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<fs::path>& files,
+                           const IngestOptions& options) {
+  const FileSource list = [&](const FileVisit& visit) {
+    for (const auto& file : files) visit(file.string());
+  };
+  return run_ingest(store, prices, list, files.size(), options);
+}
+
+IngestSummary ingest_folders(UsageStore& store, const PriceTable& prices, const std::vector<fs::path>& folders,
+                             const IngestOptions& options) {
+  std::vector<std::string> roots;
+  for (const auto& folder : folders) roots.push_back(walk_root(absolute_path(folder)));
+  const fs::path kept = store.path().string() + ".scan";
+  // A rebuild forgets the records: nothing kept may be trusted.
+  const std::string mark = options.rebuild ? std::string() : store.scan_mark();
+  TranscriptScan scan(std::move(roots), kept, mark,
+                      options.rescan ? TranscriptScan::Folders::list_all : TranscriptScan::Folders::trust_kept);
+  IngestSummary summary =
+      run_ingest(store, prices, [&](const FileVisit& visit) { scan.walk(visit); }, 0, options);
+  summary.files = scan.files();
+  summary.folders_listed = scan.folders_listed();
+  if (scan.changed() || mark.empty()) {
+    // A new mark for every write: a copy of the store from before it (a backup put back) has another one.
+    const std::string fresh = std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
+                              std::to_string(::getpid());
+    if (scan.save(kept, fresh)) {
+      store.begin();
+      try {
+        store.set_scan_mark(fresh);
+        store.commit();
+      } catch (...) {
+        store.rollback();
+        throw;
+      }
+    }
   }
   return summary;
 }

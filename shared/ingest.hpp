@@ -39,11 +39,13 @@ TranscriptOrigin origin_of(const std::filesystem::path& file);
 struct IngestOptions {
   std::string stage;             // TOKENWARDEN_STAGE, else the stored label
   bool rebuild = false;          // forget everything first
-  std::function<void(std::size_t done, std::size_t total, std::int64_t bytes)> progress;
+  bool rescan = false;           // ingest_folders: list every folder, even those whose time has not moved
+  std::function<void(std::size_t done, std::size_t total, std::int64_t bytes)> progress; // total 0: unknown
 };
 
 struct IngestSummary {
   std::size_t files = 0;          // files looked at
+  std::size_t folders_listed = 0; // ingest_folders: folders listed (new or changed since the last run)
   std::size_t files_read = 0;     // files with new bytes
   std::size_t files_reset = 0;    // truncated or replaced, read again from the start
   std::int64_t bytes = 0;         // bytes read
@@ -59,6 +61,12 @@ struct IngestSummary {
 // hold ingest_lock(); the transaction makes a crashed run leave nothing half-done.
 IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<std::filesystem::path>& files,
                            const IngestOptions& options);
+
+// The same for every transcript below the folders (each read from its projects/ folder when it has one), found
+// by a walk that lists only the folders changed since the last run and reads only the files changed since
+// (ingest_scan.hpp); the walk overlaps the reading. The progress call back gets total 0 (not known).
+IngestSummary ingest_folders(UsageStore& store, const PriceTable& prices,
+                             const std::vector<std::filesystem::path>& folders, const IngestOptions& options);
 
 // An exclusive lock per database (<db>.ingest.lock), held while it lives; waits for another ingest to finish.
 class IngestLock {

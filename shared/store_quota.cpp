@@ -303,15 +303,18 @@ void QuotaRows::save_spend(double today_usd, EpochMs today_start_ms, std::option
 
 void QuotaRows::recompute_spend(EpochMs today_start_ms, EpochMs now) {
   constexpr EpochMs k_hour_ms = 3600000;
+  constexpr EpochMs k_longest_day_ms = 25 * k_hour_ms; // the day daylight saving time ends
   double today = 0;
   double last_hour = 0;
   try {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 "SELECT COALESCE(SUM(CASE WHEN ts_ms >= ?1 THEN cost_usd END), 0), "
                                 "COALESCE(SUM(CASE WHEN ts_ms >= ?2 THEN cost_usd END), 0) "
-                                "FROM usage_records WHERE ts_ms >= MIN(?1, ?2)");
+                                "FROM usage_records WHERE ts_ms >= MIN(?1, ?2) AND ts_ms < ?3");
     statement.bind(1, static_cast<int64_t>(today_start_ms));
     statement.bind(2, static_cast<int64_t>(now - k_hour_ms));
+    // Records dated after today (a clock set back, a copied tree) are not today's: nor are they read.
+    statement.bind(3, static_cast<int64_t>(today_start_ms + k_longest_day_ms));
     if (statement.executeStep()) {
       today = statement.getColumn(0).getDouble();
       last_hour = statement.getColumn(1).getDouble();

@@ -95,8 +95,8 @@ public:
   // Inside Store::write (issue 5's ingest): today's spend and burn rate.
   void save_spend(double today_usd, EpochMs today_start_ms, std::optional<double> burn_usd_per_hour, EpochMs now);
 
-  // Inside Store::write, after an ingest: today's spend (since today_start_ms) and the last hour's burn rate
-  // from the accounting module's usage_records, saved with save_spend.
+  // Inside Store::write, after an ingest: today's spend (from today_start_ms to the day's end) and the last
+  // hour's burn rate from the accounting module's usage_records, saved with save_spend.
   void recompute_spend(EpochMs today_start_ms, EpochMs now);
 
   FetchState fetch_state() const;

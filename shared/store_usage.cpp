@@ -337,10 +337,14 @@ void UsageStore::rollback() noexcept {
   }
 }
 
-std::optional<FileState> UsageStore::file_state(const std::string& path) {
+namespace {
+
+constexpr const char* k_file_state_query =
+    "SELECT inode, offset, head, prompt_id, command, skill, lines, records FROM usage_files WHERE path = ?";
+
+std::optional<FileState> read_file_state(SQLite::Statement& s, const std::string& path) {
   try {
-    SQLite::Statement s(m_impl->db, "SELECT inode, offset, head, prompt_id, command, skill, lines, records "
-                                    "FROM usage_files WHERE path = ?");
+    s.reset();
     s.bind(1, path);
     if (!s.executeStep()) return std::nullopt;
     FileState f;
@@ -354,35 +358,21 @@ std::optional<FileState> UsageStore::file_state(const std::string& path) {
     f.skill = s.getColumn(5).getString();
     f.lines = s.getColumn(6).getInt64();
     f.records = s.getColumn(7).getInt64();
+    s.reset();
     return f;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading the state of " + path);
   }
 }
 
-std::unordered_map<std::string, FileState> UsageStore::file_states() {
+} // namespace
+
+std::optional<FileState> UsageStore::file_state(const std::string& path) {
   try {
-    SQLite::Statement s(m_impl->db, "SELECT path, inode, offset, head, prompt_id, command, skill, lines, records "
-                                    "FROM usage_files");
-    std::unordered_map<std::string, FileState> out;
-    while (s.executeStep()) {
-      FileState f;
-      f.path = s.getColumn(0).getString();
-      f.inode = s.getColumn(1).getInt64();
-      f.offset = s.getColumn(2).getInt64();
-      auto head = s.getColumn(3);
-      f.head.assign(static_cast<const char*>(head.getBlob()), static_cast<std::size_t>(head.getBytes()));
-      f.prompt_id = s.getColumn(4).getString();
-      f.command = s.getColumn(5).getString();
-      f.skill = s.getColumn(6).getString();
-      f.lines = s.getColumn(7).getInt64();
-      f.records = s.getColumn(8).getInt64();
-      std::string key = f.path;
-      out.emplace(std::move(key), std::move(f));
-    }
-    return out;
+    SQLite::Statement s(m_impl->db, k_file_state_query);
+    return read_file_state(s, path);
   } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading file states");
+    rethrow_storage(e, "reading the state of " + path);
   }
 }
 
@@ -434,7 +424,8 @@ void UsageStore::forget_all() {
   try {
     m_impl->dirty.clear();
     m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped; "
-                    "DELETE FROM usage_rollup; DELETE FROM usage_rollup_dirty;");
+                    "DELETE FROM usage_rollup; DELETE FROM usage_rollup_dirty; "
+                    "DELETE FROM usage_settings WHERE key = 'scan_mark';");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "clearing ingested usage");
   }
@@ -667,29 +658,39 @@ std::vector<std::pair<std::string, std::int64_t>> UsageStore::skipped() {
 
 const std::filesystem::path& UsageStore::path() const { return m_impl->path; }
 
-struct HookCommands::Impl {
+struct IngestLookups::Impl {
   SQLite::Database db;
-  SQLite::Statement find;
+  SQLite::Statement command;
+  std::optional<SQLite::Statement> file_state; // prepared at the first look-up
   explicit Impl(const std::filesystem::path& p)
       : db(p.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX, 10000),
         // The events table's natural key (session_id, event_type, natural_key) makes this one index probe.
-        find(db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
-                 "AND natural_key = ? AND name IS NOT NULL AND name <> ''") {}
+        command(db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
+                    "AND natural_key = ? AND name IS NOT NULL AND name <> ''") {}
 };
 
-HookCommands::HookCommands(const std::filesystem::path& db_path) {
+IngestLookups::IngestLookups(const std::filesystem::path& db_path) {
   try {
     m_impl = std::make_unique<Impl>(db_path);
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "opening " + db_path.string());
   }
 }
-HookCommands::HookCommands(HookCommands&&) noexcept = default;
-HookCommands::~HookCommands() = default;
+IngestLookups::IngestLookups(IngestLookups&&) noexcept = default;
+IngestLookups::~IngestLookups() = default;
 
-std::optional<std::string> HookCommands::find(const std::string& session_id, const std::string& prompt_id) {
+std::optional<FileState> IngestLookups::file_state(const std::string& path) {
   try {
-    auto& s = m_impl->find;
+    if (!m_impl->file_state) m_impl->file_state.emplace(m_impl->db, k_file_state_query);
+    return read_file_state(*m_impl->file_state, path);
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the state of " + path);
+  }
+}
+
+std::optional<std::string> IngestLookups::command(const std::string& session_id, const std::string& prompt_id) {
+  try {
+    auto& s = m_impl->command;
     s.reset();
     s.bind(1, session_id);
     s.bind(2, prompt_id);
@@ -699,6 +700,26 @@ std::optional<std::string> HookCommands::find(const std::string& session_id, con
     return name;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading commands");
+  }
+}
+
+std::string UsageStore::scan_mark() {
+  try {
+    SQLite::Statement s(m_impl->db, "SELECT value FROM usage_settings WHERE key = 'scan_mark'");
+    return s.executeStep() ? s.getColumn(0).getString() : std::string();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the scan mark");
+  }
+}
+
+void UsageStore::set_scan_mark(const std::string& mark) {
+  try {
+    SQLite::Statement s(m_impl->db, "INSERT INTO usage_settings (key, value) VALUES ('scan_mark', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    s.bind(1, mark);
+    s.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "saving the scan mark");
   }
 }
 

@@ -101,13 +101,16 @@ public:
   void rollback() noexcept;
 
   std::optional<FileState> file_state(const std::string& path);
-  // Every file's state at once (one query instead of one per file), by path.
-  std::unordered_map<std::string, FileState> file_states();
   void save_file_state(const FileState& state);
   // Forgets a truncated or replaced file: its records and its state.
   void forget_file(const std::string& path);
   // Forgets everything ingested (tw ingest --rebuild).
   void forget_all();
+  // The mark of the folder listings kept beside the store (ingest_scan.hpp) that go with its records: a
+  // listing file with another mark (an older copy of the store, a rebuilt one, a failed write) is not used.
+  std::string scan_mark();
+  void set_scan_mark(const std::string& mark);
+
   // True when no record is stored yet (a cold ingest skips duplicate look-ups it cannot need).
   bool empty();
 
@@ -146,14 +149,16 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// The slash commands the hooks recorded (events: command_start, natural_key = prompt_id), read on a read-only
-// connection of its own, so that ingest's reading thread can ask while the writer holds its transaction.
-class HookCommands {
+// What ingest's reading thread looks up, on a read-only connection of its own (it asks while the writer holds
+// its transaction, and sees what the last commit left): a file's read state, and the slash commands the hooks
+// recorded (events: command_start, natural_key = prompt_id).
+class IngestLookups {
 public:
-  explicit HookCommands(const std::filesystem::path& db_path);
-  HookCommands(HookCommands&&) noexcept;
-  ~HookCommands();
-  std::optional<std::string> find(const std::string& session_id, const std::string& prompt_id);
+  explicit IngestLookups(const std::filesystem::path& db_path);
+  IngestLookups(IngestLookups&&) noexcept;
+  ~IngestLookups();
+  std::optional<FileState> file_state(const std::string& path);
+  std::optional<std::string> command(const std::string& session_id, const std::string& prompt_id);
 
 private:
   struct Impl;

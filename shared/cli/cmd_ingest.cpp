@@ -4,6 +4,7 @@
 #include "ingest.hpp"
 #include "transcript.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <cstdio>
@@ -36,6 +37,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     std::vector<std::string> paths;
     bool quiet = false;
     bool rebuild = false;
+    bool rescan = false;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
@@ -44,17 +46,23 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
                       "else ~/.config/claude and ~/.claude)");
   command->add_flag("--quiet,-q", options->quiet, "Print nothing (for scripts and hooks)");
   command->add_flag("--rebuild", options->rebuild, "Forget what was ingested and read everything again");
+  command->add_flag("--rescan", options->rescan,
+                    "List every folder again (by default only folders whose modification time moved are listed)");
   command->add_flag("--json", options->json, "Print the summary as JSON");
   command->callback([&ctx, options] {
     std::vector<std::filesystem::path> inputs(options->paths.begin(), options->paths.end());
     if (inputs.empty()) inputs = transcript_roots(ctx.env, ctx.paths.home);
-    const auto files = transcript_files(inputs);
+    const bool folders = std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
+      std::error_code ec;
+      return std::filesystem::is_directory(p, ec);
+    });
     const PriceTable prices = configured_prices(ctx);
     const auto db_path = ctx.db_path();
     IngestLock lock(db_path);
     UsageStore store = UsageStore::open(db_path);
     IngestOptions ingest;
     ingest.rebuild = options->rebuild;
+    ingest.rescan = options->rescan;
     ingest.stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage());
     const bool bar = !options->quiet && !options->json && ::isatty(STDERR_FILENO) == 1;
     auto last = std::chrono::steady_clock::now();
@@ -63,15 +71,21 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
         const auto now = std::chrono::steady_clock::now();
         if (done != total && now - last < std::chrono::milliseconds(100)) return;
         last = now;
+        if (total == 0) { // a walk: the number of files is known at its end
+          ctx.err << "\r" << done << " files read, " << human_bytes(bytes) << "   " << std::flush;
+          return;
+        }
         const int width = 30;
-        const int filled = total ? static_cast<int>(width * done / total) : width;
+        const int filled = static_cast<int>(width * done / total);
         ctx.err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
                 << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total
                 << " files, " << human_bytes(bytes) << "   " << std::flush;
         if (done == total) ctx.err << "\n";
       };
     }
-    const IngestSummary s = ingest_files(store, prices, files, ingest);
+    const IngestSummary s = folders ? ingest_folders(store, prices, inputs, ingest)
+                                    : ingest_files(store, prices, transcript_files(inputs), ingest);
+    if (bar && folders) ctx.err << "\n";
     // New spend moves today's total and the budgets: the gates read them from the guard row and guard.json.
     refresh_guard_after_ingest(db_path, ctx.paths.user_config, ctx.clock.now_ms(), ctx.paths.project_dir.string());
     if (options->quiet) return;
@@ -81,6 +95,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
         skipped[std::string(to_string(static_cast<SkipReason>(i)))] = s.skipped[i];
       }
       ctx.out << nlohmann::json{{"files", s.files},          {"files_read", s.files_read},
+                                {"folders_listed", s.folders_listed},
                                 {"files_reset", s.files_reset}, {"bytes", s.bytes},
                                 {"lines", s.lines},          {"usage_lines", s.usage_lines},
                                 {"records_new", s.records_new}, {"records_replaced", s.records_replaced},
