@@ -176,10 +176,21 @@ std::vector<KeptRow> parse_rows(std::string_view data, std::string_view mark) {
   return rows;
 }
 
-std::size_t count_files(std::string_view entries) {
-  std::vector<Entry> decoded;
-  decode(entries, decoded);
-  return static_cast<std::size_t>(std::count_if(decoded.begin(), decoded.end(), [](const Entry& e) { return e.kind == 'f'; }));
+// The files among a folder's kept entries (as decode() would find them, without building them).
+std::size_t count_files(std::string_view blob) {
+  std::size_t files = 0;
+  while (!blob.empty()) {
+    const char kind = blob.front();
+    const std::size_t end = blob.find('\0', 1);
+    if (end == std::string_view::npos) break;
+    blob.remove_prefix(end + 1);
+    if (kind == 'f') {
+      if (blob.size() < 2 * sizeof(std::int64_t)) break;
+      blob.remove_prefix(2 * sizeof(std::int64_t));
+      ++files;
+    }
+  }
+  return files;
 }
 
 } // namespace
@@ -243,13 +254,15 @@ void TranscriptScan::Impl::load(const std::filesystem::path& file, std::string_v
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) {
     mapped_size = static_cast<std::size_t>(st.st_size);
-    mapped = ::mmap(nullptr, mapped_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Populated at once: one call instead of a page fault per 64 kB.
+    mapped = ::mmap(nullptr, mapped_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (mapped == MAP_FAILED) mapped = nullptr;
   }
   ::close(fd);
   if (mapped == nullptr) return;
   const auto rows = parse_rows(std::string_view(static_cast<const char*>(mapped), mapped_size), mark);
   kept.reserve(rows.size());
+  kept_at.reserve(rows.size());
   std::size_t stat_at = 0;
   for (const KeptRow& row : rows) {
     if (std::none_of(roots.begin(), roots.end(), [&](const std::string& r) { return under(row.dir, r); })) {
