@@ -473,6 +473,7 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
     // When cold: the ids seen so far, hashed (a collision only costs a look-up), the only ones with duplicates.
     std::unordered_set<std::size_t> seen_messages;
     FileReader reader(prices, options, !cold, store.path());
+    WalCheckpointer checkpoints(store.path(), std::chrono::milliseconds(250));
     // Two cores: one thread walks, reads and parses while this one stores.
     ReadQueue queue;
     std::thread reading([&] {

@@ -8,7 +8,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <sqlite3.h>
 #include <tuple>
 
@@ -767,6 +770,42 @@ void UsageStore::for_each(const RecordFilter& filter, const std::function<void(U
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading usage");
   }
+}
+
+struct WalCheckpointer::Impl {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop = false;
+  std::thread thread;
+};
+
+WalCheckpointer::WalCheckpointer(const std::filesystem::path& db_path, std::chrono::milliseconds interval)
+    : m_impl(std::make_unique<Impl>()) {
+  Impl& impl = *m_impl;
+  impl.thread = std::thread([&impl, db_path, interval] {
+    try {
+      std::optional<SQLite::Database> db;
+      std::unique_lock lock(impl.mutex);
+      while (!impl.wake.wait_for(lock, interval, [&] { return impl.stop; })) {
+        lock.unlock();
+        if (!db) db.emplace(db_path.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, 0);
+        sqlite3_wal_checkpoint_v2(db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lock.lock();
+      }
+      if (db) sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    } catch (...) {
+      // A help only: the WAL is copied when the ingest's own connection closes.
+    }
+  });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->stop = true;
+  }
+  m_impl->wake.notify_one();
+  m_impl->thread.join();
 }
 
 } // namespace tw
