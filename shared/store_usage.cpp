@@ -226,14 +226,23 @@ void long_context_sql(sqlite3_context* context, int, sqlite3_value** argv) {
 }
 
 // The rollup's key and sums over usage_records; the caller appends the WHERE condition.
-constexpr const char* k_rollup_select =
-    "INSERT INTO usage_rollup SELECT ts_ms / 900000, ts_ms % 900000 = 0, project, session_id, report_session, "
+constexpr const char* k_rollup_sums =
+    "SELECT ts_ms / 900000, ts_ms % 900000 = 0, project, session_id, report_session, "
     "report_project, model, fast, inference_geo, cost_source = 1, "
     "tw_long_context(model, input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens), COUNT(*), "
     "MIN(ts_ms), MAX(ts_ms), SUM(input_tokens), SUM(output_tokens), SUM(cache_5m_tokens), SUM(cache_1h_tokens), "
     "SUM(cache_read_tokens), SUM(web_search_requests), SUM(CASE WHEN cost_source = 1 THEN cost_usd ELSE 0 END) "
     "FROM usage_records WHERE ";
 constexpr const char* k_rollup_group = " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+constexpr const char* k_rollup_insert = "INSERT INTO usage_rollup ";
+
+// Adds the sums of the records inserted since ?1 (ids above it) to the rollup, outside the quarter hours that
+// are re-summed anyway: a row with the same key grows, a new key gets a row.
+constexpr const char* k_rollup_key_match =
+    "r.slot = d.slot AND r.exact = d.exact AND r.project = d.project AND r.session_id = d.session_id AND "
+    "r.report_session = d.report_session AND r.report_project = d.report_project AND r.model = d.model AND "
+    "r.fast = d.fast AND r.inference_geo = d.inference_geo AND r.legacy = d.legacy AND "
+    "r.long_context = d.long_context";
 
 // A RecordFilter as SQL conditions on a table with project and session_id (time_column: the time to bound),
 // and their values bound in the same order.
@@ -269,11 +278,18 @@ struct UsageStore::Impl {
   std::optional<SQLite::Statement> update;
   std::optional<SQLite::Statement> by_message;
   std::optional<SQLite::Statement> save_file;
-  std::set<std::int64_t> dirty; // quarter hours whose records changed in the open transaction
+  std::set<std::int64_t> dirty; // quarter hours whose records changed (other than by inserts) in the open transaction
+  // Records inserted since the last commit (id, time): their sums are added to the rollup at the refresh, or
+  // their quarter hours marked for a re-sum at an intermediate commit.
+  std::vector<std::pair<std::int64_t, EpochMs>> fresh;
   std::optional<TierLookup> tiers; // behind the SQL function tw_long_context while a refresh runs
 
   void touch(EpochMs ts_ms) { dirty.insert(rollup_slot(ts_ms)); }
   void save_dirty();
+  void fresh_to_dirty() {
+    for (const auto& [id, ts_ms] : fresh) touch(ts_ms);
+    fresh.clear();
+  }
 
   explicit Impl(const std::filesystem::path& p)
       // One thread per connection: no SQLite mutexes (ingest's reading thread has a connection of its own).
@@ -325,6 +341,7 @@ void UsageStore::Impl::save_dirty() {
 
 void UsageStore::commit() {
   try {
+    m_impl->fresh_to_dirty();
     m_impl->save_dirty();
     m_impl->db.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
@@ -334,6 +351,7 @@ void UsageStore::commit() {
 
 void UsageStore::rollback() noexcept {
   m_impl->dirty.clear();
+  m_impl->fresh.clear();
   try {
     if (!m_impl->db.getHandle()) return;
     m_impl->db.exec("ROLLBACK");
@@ -428,6 +446,7 @@ void UsageStore::forget_file(const std::string& path) {
 void UsageStore::forget_all() {
   try {
     m_impl->dirty.clear();
+    m_impl->fresh.clear();
     m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped; "
                     "DELETE FROM usage_rollup; DELETE FROM usage_rollup_dirty; "
                     "DELETE FROM usage_settings WHERE key = 'scan_mark';");
@@ -529,7 +548,7 @@ AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
     ins.reset();
     bind_record(ins, record, session_key);
     ins.exec();
-    m_impl->touch(record.ts_ms);
+    m_impl->fresh.emplace_back(db.getLastInsertRowid(), record.ts_ms);
     return AddOutcome::inserted;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "storing usage of " + record.file_path);
@@ -550,20 +569,56 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
     SQLite::Statement made_with(impl.db, "SELECT value FROM usage_settings WHERE key = 'rollup_tiers'");
     const bool same_tiers = made_with.executeStep() && made_with.getColumn(0).getString() == tiers;
     made_with.reset();
+    // The records inserted since the last commit: added to the sums when few, else re-summed with their quarter
+    // hours (a backfill re-sums in one pass). A fresh record replaced or dropped since made its quarter hour
+    // dirty; dirty quarter hours are re-summed below from the records (which replaces whatever was added), so
+    // they are left out of the addition only to save work.
+    if (!same_tiers || impl.fresh.size() > static_cast<std::size_t>(k_rollup_slot_by_slot)) impl.fresh_to_dirty();
+    impl.save_dirty();
+    if (!impl.fresh.empty()) {
+      impl.db.exec("CREATE TEMP TABLE IF NOT EXISTS rollup_fresh (id INTEGER PRIMARY KEY)");
+      impl.db.exec("CREATE TEMP TABLE IF NOT EXISTS rollup_delta AS SELECT * FROM usage_rollup WHERE 0");
+      impl.db.exec("DELETE FROM temp.rollup_fresh; DELETE FROM temp.rollup_delta");
+      SQLite::Statement add(impl.db, "INSERT OR IGNORE INTO temp.rollup_fresh (id) VALUES (?)");
+      for (const auto& [id, ts_ms] : impl.fresh) {
+        add.reset();
+        add.bind(1, static_cast<int64_t>(id));
+        add.exec();
+      }
+      impl.fresh.clear();
+      impl.db.exec(std::string("INSERT INTO temp.rollup_delta ") + k_rollup_sums +
+                   "id IN (SELECT id FROM temp.rollup_fresh) AND "
+                   "ts_ms / 900000 NOT IN (SELECT slot FROM usage_rollup_dirty)" +
+                   k_rollup_group);
+      impl.db.exec(std::string("UPDATE usage_rollup AS r SET entries = r.entries + d.entries, "
+                               "first_ms = MIN(r.first_ms, d.first_ms), last_ms = MAX(r.last_ms, d.last_ms), "
+                               "input_tokens = r.input_tokens + d.input_tokens, "
+                               "output_tokens = r.output_tokens + d.output_tokens, "
+                               "cache_5m_tokens = r.cache_5m_tokens + d.cache_5m_tokens, "
+                               "cache_1h_tokens = r.cache_1h_tokens + d.cache_1h_tokens, "
+                               "cache_read_tokens = r.cache_read_tokens + d.cache_read_tokens, "
+                               "web_search_requests = r.web_search_requests + d.web_search_requests, "
+                               "legacy_cost_usd = r.legacy_cost_usd + d.legacy_cost_usd "
+                               "FROM temp.rollup_delta AS d WHERE ") +
+                   k_rollup_key_match);
+      impl.db.exec(std::string("INSERT INTO usage_rollup SELECT * FROM temp.rollup_delta AS d WHERE NOT EXISTS "
+                               "(SELECT 1 FROM usage_rollup AS r WHERE ") +
+                   k_rollup_key_match + ")");
+    }
     const std::int64_t dirty = impl.db.execAndGet("SELECT COUNT(*) FROM usage_rollup_dirty").getInt64();
     if (!same_tiers) {
       impl.db.exec("DELETE FROM usage_rollup");
-      impl.db.exec(std::string(k_rollup_select) + "1" + k_rollup_group);
+      impl.db.exec(std::string(k_rollup_insert) + k_rollup_sums + "1" + k_rollup_group);
     } else if (dirty > k_rollup_slot_by_slot) {
       impl.db.exec("DELETE FROM usage_rollup WHERE slot IN (SELECT slot FROM usage_rollup_dirty)");
-      impl.db.exec(std::string(k_rollup_select) + "ts_ms / 900000 IN (SELECT slot FROM usage_rollup_dirty)" +
+      impl.db.exec(std::string(k_rollup_insert) + k_rollup_sums + "ts_ms / 900000 IN (SELECT slot FROM usage_rollup_dirty)" +
                    k_rollup_group);
     } else if (dirty > 0) {
       std::vector<std::int64_t> slots;
       SQLite::Statement list(impl.db, "SELECT slot FROM usage_rollup_dirty");
       while (list.executeStep()) slots.push_back(list.getColumn(0).getInt64());
       SQLite::Statement drop(impl.db, "DELETE FROM usage_rollup WHERE slot = ?");
-      SQLite::Statement sum(impl.db, std::string(k_rollup_select) + "ts_ms >= ?1 AND ts_ms < ?2" + k_rollup_group);
+      SQLite::Statement sum(impl.db, std::string(k_rollup_insert) + k_rollup_sums + "ts_ms >= ?1 AND ts_ms < ?2" + k_rollup_group);
       for (const std::int64_t slot : slots) {
         drop.reset();
         drop.bind(1, static_cast<int64_t>(slot));
