@@ -354,7 +354,7 @@ private:
           "chmod 700 " + shell_quote(dir.string()));
     }
     std::string loose;
-    for (const auto& suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const auto& suffix : {"", "-wal", "-shm", "-journal", ".scan"}) { // .scan: tw ingest's folder listings
       const fs::path file = m_db.string() + suffix;
       if (!fs::exists(file, ec)) continue;
       if ((mode_of(file) & 077) != 0) loose += " " + shell_quote(file.string());
