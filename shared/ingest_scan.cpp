@@ -1,4 +1,4 @@
-// The transcript walk with kept folder listings (usage_scan): see ingest_scan.hpp.
+// The transcript walk with kept folder listings (<db>.scan): see ingest_scan.hpp.
 #include "ingest_scan.hpp"
 
 #include <algorithm>

@@ -325,16 +325,34 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
   if (summable && !since_ms) {
     bool split_date = false;
     const bool sessions = options.kind == ReportKind::session;
+    // Period reports bucket by local date and model only: the sums are added up per (date, model label) as they
+    // come, so a few hundred Recs stand for tens of thousands of quarter hours.
+    const bool by_date = options.kind == ReportKind::daily || options.kind == ReportKind::weekly ||
+                         options.kind == ReportKind::monthly;
+    struct DateLabel {
+      std::int64_t day;
+      std::string_view label;
+      bool operator==(const DateLabel&) const = default;
+    };
+    struct DateLabelHash {
+      std::size_t operator()(const DateLabel& k) const {
+        return std::hash<std::int64_t>()(k.day) * 31 + std::hash<std::string_view>()(k.label);
+      }
+    };
+    std::unordered_map<DateLabel, std::size_t, DateLabelHash> by_date_at;
     TokenUsage usage;
     std::size_t rows = 0;
     bool reserved = false;
     const bool used = store.for_each_rollup(filter, prices, sessions, [&](const RollupRow& r) {
       if (!reserved) {
-        out.records.reserve(rows);
-        out.costs.reserve(rows);
+        if (!by_date) {
+          out.records.reserve(rows);
+          out.costs.reserve(rows);
+        }
         reserved = true;
       }
-      if (split_date || calendar.day(r.first_ms) != calendar.day(r.last_ms)) {
+      const std::int64_t day = calendar.day(r.first_ms);
+      if (split_date || day != calendar.day(r.last_ms)) {
         split_date = true;
         return;
       }
@@ -361,9 +379,26 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
         rec.report_session = out.intern(r.report_session);
         rec.report_project = out.intern(r.report_project);
       }
+      if (by_date) {
+        const auto [it, fresh] = by_date_at.try_emplace(DateLabel{day, rec.label}, out.records.size());
+        if (!fresh) {
+          Rec& sum = out.records[it->second];
+          sum.ts_ms = std::min(sum.ts_ms, rec.ts_ms);
+          sum.last_ms = std::max(sum.last_ms, rec.last_ms);
+          sum.entries += rec.entries;
+          sum.usage.input += rec.usage.input;
+          sum.usage.output += rec.usage.output;
+          sum.usage.cache_write_5m += rec.usage.cache_write_5m;
+          sum.usage.cache_write_1h += rec.usage.cache_write_1h;
+          sum.usage.cache_read += rec.usage.cache_read;
+          sum.usage.web_search_requests += rec.usage.web_search_requests;
+          out.costs[it->second] += usd;
+          return;
+        }
+      }
       out.records.push_back(rec);
       out.costs.push_back(usd);
-    }, &rows);
+    }, by_date ? nullptr : &rows);
     if (used && !split_date && options.kind == ReportKind::blocks) {
       // Blocks follow time: the sums come unordered.
       std::vector<std::size_t> order(out.records.size());

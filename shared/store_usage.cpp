@@ -255,16 +255,58 @@ std::string filter_conditions(const RecordFilter& filter, const char* time_colum
   return sql;
 }
 
-void bind_filter(SQLite::Statement& s, const RecordFilter& filter) {
+template <typename Integer, typename Text>
+void bind_filter_values(const RecordFilter& filter, Integer integer, Text text) {
   int i = 1;
-  if (filter.since_ms) s.bind(i++, static_cast<int64_t>(*filter.since_ms));
-  if (filter.until_ms) s.bind(i++, static_cast<int64_t>(*filter.until_ms));
-  if (!filter.project.empty()) s.bind(i++, filter.project);
+  if (filter.since_ms) integer(i++, *filter.since_ms);
+  if (filter.until_ms) integer(i++, *filter.until_ms);
+  if (!filter.project.empty()) text(i++, filter.project);
   if (!filter.session_prefix.empty()) {
-    s.bind(i++, static_cast<int>(filter.session_prefix.size()));
-    s.bind(i++, filter.session_prefix);
+    integer(i++, static_cast<std::int64_t>(filter.session_prefix.size()));
+    text(i++, filter.session_prefix);
   }
 }
+
+void bind_filter(SQLite::Statement& s, const RecordFilter& filter) {
+  bind_filter_values(
+      filter, [&](int i, std::int64_t value) { s.bind(i, static_cast<int64_t>(value)); },
+      [&](int i, const std::string& value) { s.bind(i, value); });
+}
+
+// A statement on SQLite's own interface, for loops over many rows: SQLiteCpp's column objects copy a shared
+// pointer each (a third of a report's reading time).
+struct RawStatement {
+  sqlite3_stmt* statement = nullptr;
+  RawStatement(sqlite3* db, const std::string& sql) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &statement, nullptr) != SQLITE_OK) {
+      throw SQLite::Exception(db);
+    }
+  }
+  ~RawStatement() { sqlite3_finalize(statement); }
+  RawStatement(const RawStatement&) = delete;
+  RawStatement& operator=(const RawStatement&) = delete;
+  void bind(const RecordFilter& filter) {
+    bind_filter_values(
+        filter, [&](int i, std::int64_t value) { sqlite3_bind_int64(statement, i, value); },
+        [&](int i, const std::string& value) {
+          sqlite3_bind_text(statement, i, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+        });
+  }
+  // True with a row, false at the end; throws on an error.
+  bool step(sqlite3* db) {
+    const int code = sqlite3_step(statement);
+    if (code == SQLITE_ROW) return true;
+    if (code == SQLITE_DONE) return false;
+    throw SQLite::Exception(db, code);
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement, column); }
+  double real(int column) const { return sqlite3_column_double(statement, column); }
+  std::string_view text(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+    return data ? std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)))
+                : std::string_view();
+  }
+};
 
 // Up to this many dirty quarter hours are re-summed one by one through the time index; more in one pass.
 constexpr std::int64_t k_rollup_slot_by_slot = 2000;
@@ -656,33 +698,28 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
                                   "web_search_requests, legacy_cost_usd") +
                       (sessions ? ", report_session, report_project" : "") + " FROM usage_rollup WHERE 1=1";
     sql += filter_conditions(filter, "first_ms");
-    SQLite::Statement s(db, sql);
-    bind_filter(s, filter);
-    auto text = [&s](int column) {
-      const SQLite::Column c = s.getColumn(column);
-      return std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
-    };
-    auto integer = [&s](int column) { return s.getColumn(column).getInt64(); };
+    RawStatement s(db.getHandle(), sql);
+    s.bind(filter);
     RollupRow r;
-    while (s.executeStep()) {
-      r.first_ms = integer(0);
-      r.last_ms = integer(1);
-      r.entries = integer(2);
-      r.model = text(3);
-      r.usage.fast = integer(4) != 0;
-      r.inference_geo = text(5);
-      r.legacy = integer(6) != 0;
-      r.long_context = integer(7) != 0;
-      r.usage.input = integer(8);
-      r.usage.output = integer(9);
-      r.usage.cache_write_5m = integer(10);
-      r.usage.cache_write_1h = integer(11);
-      r.usage.cache_read = integer(12);
-      r.usage.web_search_requests = integer(13);
-      r.legacy_cost_usd = s.getColumn(14).getDouble();
+    while (s.step(db.getHandle())) {
+      r.first_ms = s.integer(0);
+      r.last_ms = s.integer(1);
+      r.entries = s.integer(2);
+      r.model = s.text(3);
+      r.usage.fast = s.integer(4) != 0;
+      r.inference_geo = s.text(5);
+      r.legacy = s.integer(6) != 0;
+      r.long_context = s.integer(7) != 0;
+      r.usage.input = s.integer(8);
+      r.usage.output = s.integer(9);
+      r.usage.cache_write_5m = s.integer(10);
+      r.usage.cache_write_1h = s.integer(11);
+      r.usage.cache_read = s.integer(12);
+      r.usage.web_search_requests = s.integer(13);
+      r.legacy_cost_usd = s.real(14);
       if (sessions) {
-        r.report_session = text(15);
-        r.report_project = text(16);
+        r.report_session = s.text(15);
+        r.report_project = s.text(16);
       }
       visit(r);
     }
