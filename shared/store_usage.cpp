@@ -14,6 +14,8 @@
 #include <thread>
 #include <sqlite3.h>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace tw {
 
@@ -307,6 +309,93 @@ struct RawStatement {
                 : std::string_view();
   }
 };
+
+// Sums the records matching `where` into new rollup rows, grouped in memory: the same rows as
+// INSERT INTO usage_rollup SELECT ... GROUP BY, but a backfill's 150k records no longer go through SQLite's
+// sorter on eleven columns (0.7 s -> ~0.2 s on a 1 GB tree).
+void sum_in_memory(SQLite::Database& db, const std::string& where) {
+  RawStatement s(db.getHandle(),
+                 "SELECT ts_ms, project, session_id, report_session, report_project, model, fast, inference_geo, "
+                 "cost_source = 1, tw_long_context(model, input_tokens + cache_5m_tokens + cache_1h_tokens + "
+                 "cache_read_tokens), input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, "
+                 "cache_read_tokens, web_search_requests, CASE WHEN cost_source = 1 THEN cost_usd ELSE 0 END "
+                 "FROM usage_records WHERE " + where);
+  struct Key {
+    std::int64_t slot;
+    bool exact, fast, legacy, long_context;
+    std::string_view project, session_id, report_session, report_project, model, inference_geo;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      std::size_t h = std::hash<std::int64_t>()(k.slot);
+      for (const std::string_view text : {k.project, k.session_id, k.report_session, k.report_project, k.model,
+                                          k.inference_geo}) {
+        h = h * 1'000'003 ^ std::hash<std::string_view>()(text);
+      }
+      return h * 31 + (k.exact ? 1 : 0) + (k.fast ? 2 : 0) + (k.legacy ? 4 : 0) + (k.long_context ? 8 : 0);
+    }
+  };
+  struct Sums {
+    std::int64_t entries = 0, first_ms = 0, last_ms = 0, input = 0, output = 0, write_5m = 0, write_1h = 0, read = 0,
+                 web_search = 0;
+    double legacy_usd = 0;
+  };
+  std::unordered_set<std::string> texts; // the keys' texts, interned (nodes never move)
+  auto intern = [&](std::string_view text) -> std::string_view { return *texts.emplace(text).first; };
+  std::unordered_map<Key, Sums, KeyHash> sums;
+  while (s.step(db.getHandle())) {
+    const std::int64_t ts = s.integer(0);
+    const Key key{ts / k_rollup_slot_ms, ts % k_rollup_slot_ms == 0, s.integer(6) != 0, s.integer(8) != 0,
+                  s.integer(9) != 0, intern(s.text(1)), intern(s.text(2)), intern(s.text(3)), intern(s.text(4)),
+                  intern(s.text(5)), intern(s.text(7))};
+    Sums& sum = sums[key];
+    if (sum.entries == 0 || ts < sum.first_ms) sum.first_ms = ts;
+    if (sum.entries == 0 || ts > sum.last_ms) sum.last_ms = ts;
+    ++sum.entries;
+    sum.input += s.integer(10);
+    sum.output += s.integer(11);
+    sum.write_5m += s.integer(12);
+    sum.write_1h += s.integer(13);
+    sum.read += s.integer(14);
+    sum.web_search += s.integer(15);
+    sum.legacy_usd += s.real(16);
+  }
+  RawStatement insert(db.getHandle(), "INSERT INTO usage_rollup (slot, exact, project, session_id, report_session, "
+                                      "report_project, model, fast, inference_geo, legacy, long_context, entries, "
+                                      "first_ms, last_ms, input_tokens, output_tokens, cache_5m_tokens, "
+                                      "cache_1h_tokens, cache_read_tokens, web_search_requests, legacy_cost_usd) "
+                                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& [k, sum] : sums) {
+    sqlite3_stmt* st = insert.statement;
+    sqlite3_reset(st);
+    int i = 1;
+    auto text = [&](std::string_view t) { sqlite3_bind_text(st, i++, t.data(), static_cast<int>(t.size()), SQLITE_STATIC); };
+    auto integer = [&](std::int64_t v) { sqlite3_bind_int64(st, i++, v); };
+    integer(k.slot);
+    integer(k.exact);
+    text(k.project);
+    text(k.session_id);
+    text(k.report_session);
+    text(k.report_project);
+    text(k.model);
+    integer(k.fast);
+    text(k.inference_geo);
+    integer(k.legacy);
+    integer(k.long_context);
+    integer(sum.entries);
+    integer(sum.first_ms);
+    integer(sum.last_ms);
+    integer(sum.input);
+    integer(sum.output);
+    integer(sum.write_5m);
+    integer(sum.write_1h);
+    integer(sum.read);
+    integer(sum.web_search);
+    sqlite3_bind_double(st, i++, sum.legacy_usd);
+    insert.step(db.getHandle());
+  }
+}
 
 // Up to this many dirty quarter hours are re-summed one by one through the time index; more in one pass.
 constexpr std::int64_t k_rollup_slot_by_slot = 2000;
@@ -650,11 +739,10 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
     const std::int64_t dirty = impl.db.execAndGet("SELECT COUNT(*) FROM usage_rollup_dirty").getInt64();
     if (!same_tiers) {
       impl.db.exec("DELETE FROM usage_rollup");
-      impl.db.exec(std::string(k_rollup_insert) + k_rollup_sums + "1" + k_rollup_group);
+      sum_in_memory(impl.db, "1");
     } else if (dirty > k_rollup_slot_by_slot) {
       impl.db.exec("DELETE FROM usage_rollup WHERE slot IN (SELECT slot FROM usage_rollup_dirty)");
-      impl.db.exec(std::string(k_rollup_insert) + k_rollup_sums + "ts_ms / 900000 IN (SELECT slot FROM usage_rollup_dirty)" +
-                   k_rollup_group);
+      sum_in_memory(impl.db, "ts_ms / 900000 IN (SELECT slot FROM usage_rollup_dirty)");
     } else if (dirty > 0) {
       std::vector<std::int64_t> slots;
       SQLite::Statement list(impl.db, "SELECT slot FROM usage_rollup_dirty");
