@@ -581,16 +581,7 @@ IngestSummary ingest_folders(UsageStore& store, const PriceTable& prices, const 
     // A new mark for every write: a copy of the store from before it (a backup put back) has another one.
     const std::string fresh = std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
                               std::to_string(::getpid());
-    if (scan.save(kept, fresh)) {
-      store.begin();
-      try {
-        store.set_scan_mark(fresh);
-        store.commit();
-      } catch (...) {
-        store.rollback();
-        throw;
-      }
-    }
+    if (scan.save(kept, fresh)) store.set_scan_mark(fresh); // one statement: its own transaction
   }
   return summary;
 }

@@ -417,6 +417,8 @@ struct UsageStore::Impl {
 
   void touch(EpochMs ts_ms) { dirty.insert(rollup_slot(ts_ms)); }
   void save_dirty();
+  std::string setting(const char* key); // usage_settings; empty when unset
+  void set_setting(const char* key, const std::string& value);
   void fresh_to_dirty() {
     for (const auto& [id, ts_ms] : fresh) touch(ts_ms);
     fresh.clear();
@@ -888,10 +890,23 @@ std::optional<std::string> IngestLookups::command(const std::string& session_id,
   }
 }
 
+std::string UsageStore::Impl::setting(const char* key) {
+  SQLite::Statement s(db, "SELECT value FROM usage_settings WHERE key = ?");
+  s.bind(1, key);
+  return s.executeStep() ? s.getColumn(0).getString() : std::string();
+}
+
+void UsageStore::Impl::set_setting(const char* key, const std::string& value) {
+  SQLite::Statement s(db, "INSERT INTO usage_settings (key, value) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  s.bind(1, key);
+  s.bind(2, value);
+  s.exec();
+}
+
 std::string UsageStore::scan_mark() {
   try {
-    SQLite::Statement s(m_impl->db, "SELECT value FROM usage_settings WHERE key = 'scan_mark'");
-    return s.executeStep() ? s.getColumn(0).getString() : std::string();
+    return m_impl->setting("scan_mark");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading the scan mark");
   }
@@ -899,10 +914,7 @@ std::string UsageStore::scan_mark() {
 
 void UsageStore::set_scan_mark(const std::string& mark) {
   try {
-    SQLite::Statement s(m_impl->db, "INSERT INTO usage_settings (key, value) VALUES ('scan_mark', ?) "
-                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    s.bind(1, mark);
-    s.exec();
+    m_impl->set_setting("scan_mark", mark);
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "saving the scan mark");
   }
@@ -910,8 +922,7 @@ void UsageStore::set_scan_mark(const std::string& mark) {
 
 std::string UsageStore::stage() {
   try {
-    SQLite::Statement s(m_impl->db, "SELECT value FROM usage_settings WHERE key = 'stage'");
-    return s.executeStep() ? s.getColumn(0).getString() : std::string();
+    return m_impl->setting("stage");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading the stage");
   }
@@ -919,10 +930,7 @@ std::string UsageStore::stage() {
 
 void UsageStore::set_stage(const std::string& stage) {
   try {
-    SQLite::Statement s(m_impl->db, "INSERT INTO usage_settings (key, value) VALUES ('stage', ?) "
-                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    s.bind(1, stage);
-    s.exec();
+    m_impl->set_setting("stage", stage);
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "setting the stage");
   }

@@ -109,6 +109,7 @@ public:
   void forget_all();
   // The mark of the folder listings kept beside the store (ingest_scan.hpp) that go with its records: a
   // listing file with another mark (an older copy of the store, a rebuilt one, a failed write) is not used.
+  // Outside a transaction, set_scan_mark commits by itself.
   std::string scan_mark();
   void set_scan_mark(const std::string& mark);
 
