@@ -245,7 +245,11 @@ ReadFile FileReader::read(const std::string& path) {
 
   ++out.counts.files_read;
   std::int64_t offset = state.offset;
-  m_buffer.resize(k_chunk + UsageLineParser::k_padding);
+  // As much as is left to read, up to a chunk: an append of a few kB touches a few kB, not 4 MB of fresh pages.
+  const auto left = static_cast<std::size_t>(size - offset);
+  if (m_buffer.size() < std::min(left, k_chunk) + UsageLineParser::k_padding) {
+    m_buffer.resize(std::min(left, k_chunk) + UsageLineParser::k_padding);
+  }
   std::size_t carried = 0; // bytes of an unfinished line at the start of the buffer
   while (offset + static_cast<std::int64_t>(carried) < size) {
     if (carried == m_buffer.size() - UsageLineParser::k_padding) {
@@ -281,19 +285,26 @@ ReadFile FileReader::read(const std::string& path) {
   return out;
 }
 
-// Files read ahead by the reading thread, in order, bounded so that memory stays small.
+// Files read ahead by the reading thread, in order, bounded so that memory stays small. Files cross in
+// batches: one lock and at most one wake-up per batch, not two thread switches per file.
 class ReadQueue {
 public:
   static constexpr std::size_t k_max_records = 4000;
+  static constexpr std::size_t k_batch_records = 256; // a batch is handed over at this many records
+  static constexpr std::size_t k_batch_files = 64;    // or this many changed files
 
-  // Reading side: false when the writer gave up (stop the thread).
-  bool push(ReadFile&& file) {
+  // Reading side: false when the writer gave up (stop the thread). Takes the batch's files.
+  bool push(std::vector<ReadFile>& batch) {
+    std::size_t records = 0;
+    for (const ReadFile& f : batch) records += f.records.size();
     std::unique_lock lock(m_mutex);
     m_space.wait(lock, [&] { return m_stopped || m_files.empty() || m_records < k_max_records; });
     if (m_stopped) return false;
-    m_records += file.records.size();
-    m_files.push_back(std::move(file));
-    m_ready.notify_one();
+    m_records += records;
+    const bool was_empty = m_files.empty();
+    for (ReadFile& f : batch) m_files.push_back(std::move(f));
+    batch.clear();
+    if (was_empty) m_ready.notify_one();
     return true;
   }
   void finish(std::exception_ptr error) {
@@ -302,19 +313,21 @@ public:
     m_error = std::move(error);
     m_ready.notify_one();
   }
-  // Writing side: the next file, or nullopt at the end (rethrows the reading thread's error).
-  std::optional<ReadFile> pop() {
+  // Writing side: every file handed over so far, in order; false at the end (rethrows the reading thread's
+  // error).
+  bool pop(std::vector<ReadFile>& out) {
+    out.clear();
     std::unique_lock lock(m_mutex);
     m_ready.wait(lock, [&] { return m_done || !m_files.empty(); });
     if (m_files.empty()) {
       if (m_error) std::rethrow_exception(m_error);
-      return std::nullopt;
+      return false;
     }
-    ReadFile file = std::move(m_files.front());
-    m_files.pop_front();
-    m_records -= file.records.size();
+    for (ReadFile& f : m_files) out.push_back(std::move(f));
+    m_files.clear();
+    m_records = 0;
     m_space.notify_one();
-    return file;
+    return true;
   }
   void stop() {
     std::lock_guard lock(m_mutex);
@@ -479,23 +492,30 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
     std::thread reading([&] {
       std::exception_ptr error;
       try {
-        std::size_t seen = 0;
+        std::size_t seen = 0, batch_records = 0;
         bool stopped = false;
+        std::vector<ReadFile> batch;
         source([&](const std::string& path) -> FileReadTo {
           if (stopped) return {};
           ReadFile file = reader.read(path);
           ++seen;
           const FileReadTo read_to = file.read_to;
-          // Unchanged files are only counted: handing each one over would cost two thread switches per file.
+          // Unchanged files are only counted: the writer has nothing to do for them.
           if (file.skip) return read_to;
           file.files_done = seen;
-          if (!queue.push(std::move(file))) stopped = true;
+          batch_records += file.records.size();
+          batch.push_back(std::move(file));
+          if (batch_records >= ReadQueue::k_batch_records || batch.size() >= ReadQueue::k_batch_files) {
+            stopped = !queue.push(batch);
+            batch_records = 0;
+          }
           return read_to;
         });
         ReadFile end; // the count of files looked at, after the last one
         end.skip = true;
         end.files_done = seen;
-        if (!stopped) queue.push(std::move(end));
+        batch.push_back(std::move(end));
+        if (!stopped) queue.push(batch);
       } catch (...) {
         error = std::current_exception();
       }
@@ -511,36 +531,38 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
     } join{queue, reading};
 
     auto started = std::chrono::steady_clock::now();
-    while (auto file = queue.pop()) {
-      summary.files = file->files_done;
-      if (!file->skip) {
-        if (file->replaced) {
-          store.forget_file(file->state.path);
+    std::vector<ReadFile> batch;
+    while (queue.pop(batch)) {
+      for (ReadFile& file : batch) {
+        summary.files = file.files_done;
+        if (file.skip) continue;
+        if (file.replaced) {
+          store.forget_file(file.state.path);
           ++summary.files_reset;
         }
-        add_counts(summary, file->counts);
-        for (const UsageRecord& r : file->records) {
+        add_counts(summary, file.counts);
+        for (const UsageRecord& r : file.records) {
           const bool known_new =
               cold && (r.message_id.empty() || seen_messages.insert(std::hash<std::string>()(r.message_id)).second);
           switch (store.add(r, known_new)) {
           case AddOutcome::inserted:
             ++summary.records_new;
-            ++file->state.records;
+            ++file.state.records;
             break;
           case AddOutcome::replaced: ++summary.records_replaced; break;
           case AddOutcome::duplicate: ++summary.duplicates; break;
           }
         }
-        store.save_file_state(file->state);
+        store.save_file_state(file.state);
+        // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
+        // each file's records and its offset always land together.
+        if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
+          store.commit();
+          store.begin();
+          started = std::chrono::steady_clock::now();
+        }
       }
       if (options.progress) options.progress(summary.files, total, summary.bytes);
-      // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
-      // each file's records and its offset always land together.
-      if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
-        store.commit();
-        store.begin();
-        started = std::chrono::steady_clock::now();
-      }
     }
     for (std::size_t i = 0; i < summary.skipped.size(); ++i) {
       store.add_skipped(std::string(to_string(static_cast<SkipReason>(i))), summary.skipped[i]);

@@ -181,6 +181,7 @@ void Store::Impl::migrate() {
     SQLite::Statement read(db, "SELECT version FROM schema_migrations WHERE module = ?");
     read.bind(1, set.module);
     std::size_t version = read.executeStep() ? static_cast<std::size_t>(read.getColumn(0).getInt64()) : 0;
+    read.reset(); // a statement left running locks the tables: a step's DROP would fail
     if (version > set.count) {
       throw Error(ErrorKind::storage, "database " + path.string() + " was written by a newer tokenwarden (" +
                                           set.module + " schema " + std::to_string(version) + ")");

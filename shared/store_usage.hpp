@@ -91,8 +91,11 @@ struct RecordFilter {
 
 class UsageStore {
 public:
+  // How the store is used: a report scans the sums (mapping the file saves copying them); an ingest probes
+  // indexes a few pages per record (reading those pages costs less than a page fault on each).
+  enum class Use { ingest, report };
   // Opens the store's file (migrating it through Store::open first).
-  static UsageStore open(const std::filesystem::path& db_path);
+  static UsageStore open(const std::filesystem::path& db_path, Use use = Use::ingest);
   UsageStore(UsageStore&&) noexcept;
   UsageStore& operator=(UsageStore&&) noexcept;
   ~UsageStore();

@@ -60,7 +60,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     report.kind = *parsed;
     report.table = !options->json;
     const PriceTable prices = configured_prices(ctx);
-    UsageStore store = UsageStore::open(ctx.db_path());
+    UsageStore store = UsageStore::open(ctx.db_path(), UsageStore::Use::report);
     const Report result = build_report(store, prices, report, ctx.clock.now_ms());
     if (options->json) {
       result.write_json(ctx.out);

@@ -101,6 +101,35 @@ TEST_CASE("a database from a newer tokenwarden is refused, not downgraded", "[st
   require_storage_error([&] { (void)Store::open(db, StoreMode::hook); }, "newer");
 }
 
+TEST_CASE("a store one usage step behind is upgraded in place, its records kept", "[store]") {
+  // Step 5 drops and re-creates indexes: it runs while the module's version row is being read.
+  TempDir dir("tw-store");
+  const auto db = dir.path() / "tw.db";
+  { Store store = Store::open(db, StoreMode::cli); }
+  {
+    SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP INDEX usage_records_ts; CREATE INDEX usage_records_ts ON usage_records(ts_ms)");
+    raw.exec("DROP INDEX usage_rollup_slot; CREATE INDEX usage_rollup_slot ON usage_rollup(slot)");
+    raw.exec("INSERT INTO usage_records (message_id, ts_ms, cost_usd) VALUES ('msg_1', 1000, 0.5)");
+    raw.exec("UPDATE schema_migrations SET version = 4 WHERE module = 'usage'");
+    raw.exec("PRAGMA user_version = " + std::to_string(expected_schema_version() - 1));
+  }
+  { Store store = Store::open(db, StoreMode::cli); }
+  SQLite::Database raw(db.string(), SQLite::OPEN_READONLY);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == expected_schema_version());
+  CHECK(raw.execAndGet("SELECT version FROM schema_migrations WHERE module = 'usage'").getInt() == 5);
+  CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_records_ts')").getString() ==
+        "ts_ms,cost_usd");
+  CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_rollup_slot')").getString() ==
+        "slot,session_id");
+  CHECK(raw.execAndGet("SELECT SUM(cost_usd) FROM usage_records").getDouble() == 0.5);
+  // Today's spend is summed from the index alone.
+  std::string plan;
+  SQLite::Statement explain(raw, "EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM usage_records WHERE ts_ms >= 0 AND ts_ms < 5");
+  while (explain.executeStep()) plan += explain.getColumn(3).getString();
+  CHECK(plan.find("COVERING INDEX usage_records_ts") != std::string::npos);
+}
+
 TEST_CASE("a corrupt database file is a storage error", "[store]") {
   TempDir dir("tw-store");
   const auto db = dir.path() / "tw.db";
