@@ -51,23 +51,31 @@ void derive_missing(TokenRates& rates, const RateFields& seen) {
   if (!seen.read) rates.cache_read = rates.input * 0.1;
 }
 
+// A model's long-context tier, when the object names one: its threshold, and the rates it gives (a model
+// without a tier so far must give input and output).
+void read_long_context(const nlohmann::json& object, ModelPrice& price, std::string& bad) {
+  auto it = object.find("long_context");
+  if (it == object.end()) return;
+  if (!it->is_object()) {
+    bad = "long_context must be an object";
+    return;
+  }
+  const bool had_tier = price.long_context_above.has_value();
+  double above = 0;
+  if (!read_rate(*it, "above_prompt_tokens", above, bad)) bad = "long_context.above_prompt_tokens is required";
+  price.long_context_above = static_cast<std::int64_t>(above);
+  const RateFields tier = read_rates(*it, price.long_context, bad);
+  if (!had_tier && (!tier.input || !tier.output)) bad = "long_context.input and long_context.output are required";
+  derive_missing(price.long_context, tier);
+}
+
 ModelPrice read_model(const nlohmann::json& object, std::string& bad) {
   ModelPrice price;
   const RateFields seen = read_rates(object, price.rates, bad);
   if (!seen.input || !seen.output) bad = "input and output are required";
   derive_missing(price.rates, seen);
   read_rate(object, "fast_multiplier", price.fast_multiplier, bad);
-  if (auto it = object.find("long_context"); it != object.end()) {
-    if (!it->is_object()) {
-      bad = "long_context must be an object";
-    } else {
-      double above = 0;
-      if (!read_rate(*it, "above_prompt_tokens", above, bad)) bad = "long_context.above_prompt_tokens is required";
-      price.long_context_above = static_cast<std::int64_t>(above);
-      const RateFields tier = read_rates(*it, price.long_context, bad);
-      derive_missing(price.long_context, tier);
-    }
-  }
+  read_long_context(object, price, bad);
   return price;
 }
 
@@ -157,6 +165,7 @@ std::vector<std::string> PriceTable::apply_overrides(std::string_view pricing_js
       price = existing->second;
       read_rates(entry, price.rates, bad);
       read_rate(entry, "fast_multiplier", price.fast_multiplier, bad);
+      read_long_context(entry, price, bad);
     }
     if (!bad.empty()) {
       problems.push_back("pricing." + model + ": " + bad);

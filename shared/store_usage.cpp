@@ -108,15 +108,38 @@ CREATE TABLE usage_rollup_dirty (slot INTEGER PRIMARY KEY);
 DROP INDEX usage_records_file;
 INSERT INTO usage_rollup_dirty (slot) SELECT DISTINCT ts_ms / 900000 FROM usage_records;
 )sql",
-    // 5 (the fixed costs of an ingest that finds little new): the time index carries the cost, so today's spend
-    // reads the index alone instead of a table page per record (1 GB of transcripts: ~1000 page reads, 19 ms);
-    // the sums are found by quarter hour and session, not by quarter hour alone (a busy quarter hour has hundreds
-    // of sums: adding 160 new records compared 45,000 of them, 16 ms).
+    // 5 (an ingest that finds little new, and the reports after it): the time index carries the cost, so
+    // today's spend reads the index alone instead of a table page per record (1 GB of transcripts: ~1000 page
+    // reads, 19 ms); the sums are found by quarter hour and session, not by quarter hour alone (a busy quarter
+    // hour has hundreds of sums: adding 160 new records compared 45,000 of them, 16 ms); and the sums per quarter
+    // hour and model alone (usage_rollup_model) serve the reports by date and block: half the rows, a fifth of
+    // the pages. The next ingest sums them (every quarter hour is marked), not the process that migrates.
     R"sql(
 DROP INDEX usage_records_ts;
 CREATE INDEX usage_records_ts ON usage_records(ts_ms, cost_usd);
 DROP INDEX usage_rollup_slot;
 CREATE INDEX usage_rollup_slot ON usage_rollup(slot, session_id);
+CREATE TABLE usage_rollup_model (
+  slot INTEGER NOT NULL,
+  exact INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  fast INTEGER NOT NULL,
+  inference_geo TEXT NOT NULL,
+  legacy INTEGER NOT NULL,
+  long_context INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_5m_tokens INTEGER NOT NULL,
+  cache_1h_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  web_search_requests INTEGER NOT NULL,
+  legacy_cost_usd REAL NOT NULL
+);
+CREATE INDEX usage_rollup_model_slot ON usage_rollup_model(slot);
+INSERT OR IGNORE INTO usage_rollup_dirty (slot) SELECT DISTINCT slot FROM usage_rollup;
 )sql",
 };
 
@@ -320,6 +343,34 @@ struct RawStatement {
   }
 };
 
+// The sums of a rollup row: of `entries` records from first_ms to last_ms.
+struct RollupSums {
+  std::int64_t entries = 0, first_ms = 0, last_ms = 0, input = 0, output = 0, write_5m = 0, write_1h = 0, read = 0,
+               web_search = 0;
+  double legacy_usd = 0;
+
+  // Adds n records from `first` to `last` whose seven sums (input ... legacy cost) are s's columns from `at` on.
+  void add(const RawStatement& s, std::int64_t n, std::int64_t first, std::int64_t last, int at) {
+    if (entries == 0 || first < first_ms) first_ms = first;
+    if (entries == 0 || last > last_ms) last_ms = last;
+    entries += n;
+    input += s.integer(at);
+    output += s.integer(at + 1);
+    write_5m += s.integer(at + 2);
+    write_1h += s.integer(at + 3);
+    read += s.integer(at + 4);
+    web_search += s.integer(at + 5);
+    legacy_usd += s.real(at + 6);
+  }
+  // Binds entries, first_ms, last_ms and the seven sums from parameter i on.
+  void bind(sqlite3_stmt* st, int& i) const {
+    for (const std::int64_t v : {entries, first_ms, last_ms, input, output, write_5m, write_1h, read, web_search}) {
+      sqlite3_bind_int64(st, i++, v);
+    }
+    sqlite3_bind_double(st, i++, legacy_usd);
+  }
+};
+
 // Sums the records matching `where` into new rollup rows, grouped in memory: the same rows as
 // INSERT INTO usage_rollup SELECT ... GROUP BY, but a backfill's 150k records no longer go through SQLite's
 // sorter on eleven columns (0.7 s -> ~0.2 s on a 1 GB tree).
@@ -346,30 +397,15 @@ void sum_in_memory(SQLite::Database& db, const std::string& where) {
       return h * 31 + (k.exact ? 1 : 0) + (k.fast ? 2 : 0) + (k.legacy ? 4 : 0) + (k.long_context ? 8 : 0);
     }
   };
-  struct Sums {
-    std::int64_t entries = 0, first_ms = 0, last_ms = 0, input = 0, output = 0, write_5m = 0, write_1h = 0, read = 0,
-                 web_search = 0;
-    double legacy_usd = 0;
-  };
   std::unordered_set<std::string> texts; // the keys' texts, interned (nodes never move)
   auto intern = [&](std::string_view text) -> std::string_view { return *texts.emplace(text).first; };
-  std::unordered_map<Key, Sums, KeyHash> sums;
+  std::unordered_map<Key, RollupSums, KeyHash> sums;
   while (s.step(db.getHandle())) {
     const std::int64_t ts = s.integer(0);
     const Key key{ts / k_rollup_slot_ms, ts % k_rollup_slot_ms == 0, s.integer(6) != 0, s.integer(8) != 0,
                   s.integer(9) != 0, intern(s.text(1)), intern(s.text(2)), intern(s.text(3)), intern(s.text(4)),
                   intern(s.text(5)), intern(s.text(7))};
-    Sums& sum = sums[key];
-    if (sum.entries == 0 || ts < sum.first_ms) sum.first_ms = ts;
-    if (sum.entries == 0 || ts > sum.last_ms) sum.last_ms = ts;
-    ++sum.entries;
-    sum.input += s.integer(10);
-    sum.output += s.integer(11);
-    sum.write_5m += s.integer(12);
-    sum.write_1h += s.integer(13);
-    sum.read += s.integer(14);
-    sum.web_search += s.integer(15);
-    sum.legacy_usd += s.real(16);
+    sums[key].add(s, 1, ts, ts, 10);
   }
   RawStatement insert(db.getHandle(), "INSERT INTO usage_rollup (slot, exact, project, session_id, report_session, "
                                       "report_project, model, fast, inference_geo, legacy, long_context, entries, "
@@ -393,16 +429,56 @@ void sum_in_memory(SQLite::Database& db, const std::string& where) {
     text(k.inference_geo);
     integer(k.legacy);
     integer(k.long_context);
-    integer(sum.entries);
-    integer(sum.first_ms);
-    integer(sum.last_ms);
-    integer(sum.input);
-    integer(sum.output);
-    integer(sum.write_5m);
-    integer(sum.write_1h);
-    integer(sum.read);
-    integer(sum.web_search);
-    sqlite3_bind_double(st, i++, sum.legacy_usd);
+    sum.bind(st, i);
+    insert.step(db.getHandle());
+  }
+}
+
+// The sums per quarter hour and model alone (usage_rollup_model) of the quarter hours `where` selects (a
+// condition on usage_rollup.slot), added up from their usage_rollup rows: replaces what was there.
+void sum_per_model(SQLite::Database& db, const std::string& where) {
+  db.exec("DELETE FROM usage_rollup_model WHERE " + where);
+  RawStatement s(db.getHandle(), "SELECT slot, exact, fast, legacy, long_context, model, inference_geo, entries, "
+                                 "first_ms, last_ms, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, "
+                                 "cache_read_tokens, web_search_requests, legacy_cost_usd FROM usage_rollup WHERE " +
+                                     where);
+  struct Key {
+    std::int64_t slot;
+    bool exact, fast, legacy, long_context;
+    std::string_view model, inference_geo;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      const std::size_t h = std::hash<std::int64_t>()(k.slot) * 1'000'003 ^ std::hash<std::string_view>()(k.model);
+      return (h * 31 ^ std::hash<std::string_view>()(k.inference_geo)) * 16 + (k.exact ? 1 : 0) + (k.fast ? 2 : 0) +
+             (k.legacy ? 4 : 0) + (k.long_context ? 8 : 0);
+    }
+  };
+  std::unordered_set<std::string> texts; // models and regions, interned
+  auto intern = [&](std::string_view text) -> std::string_view { return *texts.emplace(text).first; };
+  std::unordered_map<Key, RollupSums, KeyHash> sums;
+  while (s.step(db.getHandle())) {
+    const Key key{s.integer(0),          s.integer(1) != 0,     s.integer(2) != 0, s.integer(3) != 0,
+                  s.integer(4) != 0,     intern(s.text(5)),     intern(s.text(6))};
+    sums[key].add(s, s.integer(7), s.integer(8), s.integer(9), 10);
+  }
+  RawStatement insert(db.getHandle(), "INSERT INTO usage_rollup_model (slot, exact, model, fast, inference_geo, "
+                                      "legacy, long_context, entries, first_ms, last_ms, input_tokens, output_tokens, "
+                                      "cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, "
+                                      "legacy_cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& [k, sum] : sums) {
+    sqlite3_stmt* st = insert.statement;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, k.slot);
+    sqlite3_bind_int64(st, 2, k.exact);
+    sqlite3_bind_text(st, 3, k.model.data(), static_cast<int>(k.model.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, k.fast);
+    sqlite3_bind_text(st, 5, k.inference_geo.data(), static_cast<int>(k.inference_geo.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, k.legacy);
+    sqlite3_bind_int64(st, 7, k.long_context);
+    int i = 8;
+    sum.bind(st, i);
     insert.step(db.getHandle());
   }
 }
@@ -592,7 +668,7 @@ void UsageStore::forget_all() {
     m_impl->dirty.clear();
     m_impl->fresh.clear();
     m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped; "
-                    "DELETE FROM usage_rollup; DELETE FROM usage_rollup_dirty; "
+                    "DELETE FROM usage_rollup; DELETE FROM usage_rollup_model; DELETE FROM usage_rollup_dirty; "
                     "DELETE FROM usage_settings WHERE key = 'scan_mark';");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "clearing ingested usage");
@@ -719,7 +795,8 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
     // they are left out of the addition only to save work.
     if (!same_tiers || impl.fresh.size() > static_cast<std::size_t>(k_rollup_slot_by_slot)) impl.fresh_to_dirty();
     impl.save_dirty();
-    if (!impl.fresh.empty()) {
+    const bool added = !impl.fresh.empty();
+    if (added) {
       impl.db.exec("CREATE TEMP TABLE IF NOT EXISTS rollup_fresh (id INTEGER PRIMARY KEY)");
       impl.db.exec("CREATE TEMP TABLE IF NOT EXISTS rollup_delta AS SELECT * FROM usage_rollup WHERE 0");
       impl.db.exec("DELETE FROM temp.rollup_fresh; DELETE FROM temp.rollup_delta");
@@ -772,6 +849,12 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
         sum.exec();
       }
     }
+    // The sums per model follow every quarter hour that changed: re-summed, or added to.
+    if (!same_tiers) sum_per_model(impl.db, "1");
+    else if (dirty > 0 || added) {
+      sum_per_model(impl.db, std::string("slot IN (SELECT slot FROM usage_rollup_dirty") +
+                                 (added ? " UNION SELECT slot FROM temp.rollup_delta)" : ")"));
+    }
     impl.db.exec("DELETE FROM usage_rollup_dirty");
     SQLite::Statement save(impl.db, "INSERT INTO usage_settings (key, value) VALUES ('rollup_tiers', ?) "
                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
@@ -793,11 +876,16 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
       return false;
     }
     usable.reset();
-    if (rows_hint) *rows_hint = static_cast<std::size_t>(db.execAndGet("SELECT COUNT(*) FROM usage_rollup").getInt64());
+    // Without sessions or a project to tell apart, the sums per model alone do (half the rows).
+    const char* table = sessions || !filter.project.empty() || !filter.session_prefix.empty() ? "usage_rollup"
+                                                                                               : "usage_rollup_model";
+    if (rows_hint) {
+      *rows_hint = static_cast<std::size_t>(db.execAndGet(std::string("SELECT COUNT(*) FROM ") + table).getInt64());
+    }
     std::string sql = std::string("SELECT first_ms, last_ms, entries, model, fast, inference_geo, legacy, long_context, "
                                   "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
                                   "web_search_requests, legacy_cost_usd") +
-                      (sessions ? ", report_session, report_project" : "") + " FROM usage_rollup WHERE 1=1";
+                      (sessions ? ", report_session, report_project" : "") + " FROM " + table + " WHERE 1=1";
     sql += filter_conditions(filter, "first_ms");
     RawStatement s(db.getHandle(), sql);
     s.bind(filter);

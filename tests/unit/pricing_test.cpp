@@ -142,6 +142,19 @@ TEST_CASE("config pricing overrides per model", "[pricing]") {
     CHECK(table.find("claude-opus-4-6")->rates.input == 10);
     CHECK(table.find("claude-opus-4-6")->rates.output == 25);
   }
+  SECTION("a known model's long-context tier moves; a model without one must price it") {
+    CHECK(table.apply_overrides(R"({"claude-sonnet-4-5": {"long_context": {"above_prompt_tokens": 50}}})").empty());
+    const ModelPrice* sonnet = table.find("claude-sonnet-4-5");
+    REQUIRE(sonnet->long_context_above);
+    CHECK(*sonnet->long_context_above == 50);
+    CHECK(sonnet->long_context.input == 6); // the tier's rates stay
+    CHECK(table.cost("claude-sonnet-4-5", usage(100, 0)).usd == Approx(100 * 6 / 1e6));
+    CHECK(table.apply_overrides(R"({"claude-opus-4-6": {"long_context": {"above_prompt_tokens": 50}}})").size() == 1);
+    CHECK_FALSE(table.find("claude-opus-4-6")->long_context_above);
+    CHECK(table.apply_overrides(R"({"claude-opus-4-6": {"long_context": {"above_prompt_tokens": 50, "input": 10, )"
+                                R"("output": 40}}})").empty());
+    CHECK(table.cost("claude-opus-4-6", usage(100, 0)).usd == Approx(100 * 10 / 1e6));
+  }
   SECTION("a new model gets derived cache prices") {
     CHECK(table.apply_overrides(R"({"my-proxy-model-20260101": {"input": 2, "output": 8}})").empty());
     const ModelPrice* price = table.find("my-proxy-model");

@@ -223,6 +223,17 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
   CHECK(first[4]["blocks"][0]["entries"] == 6); // 09:00 .. 14:00 inclusive, the subagent's line too
   CHECK(first[0]["daily"][0]["modelsUsed"].size() == 5);
 
+  SECTION("prices that move a long-context tier re-sum every quarter hour, per session and per model") {
+    const double before = first[0]["totals"]["totalCost"].get<double>();
+    REQUIRE(prices.apply_overrides(R"({"claude-sonnet-4-5": {"input": 3, "output": 15, "long_context": )"
+                                   R"({"above_prompt_tokens": 50, "input": 6, "output": 22.5}}})")
+                .empty());
+    ingest_files(store, prices, transcript_files({dir.root / "claude"}), {}); // nothing new: the sums alone
+    ::setenv("TZ", "UTC", 1);
+    const auto after = compare_with_records("after the tiers moved");
+    CHECK(after[0]["totals"]["totalCost"].get<double>() > before); // m2 (100 prompt tokens) is now above the tier
+  }
+
   SECTION("a better copy of a response replaces the summed one; a truncated file drops its records") {
     dir.write("claude/projects/p/s1.jsonl", assistant_line("2026-03-02T00:00:00.000Z", "m7", "r7", 130, 130), true);
     dir.write("claude/projects/q/s2.jsonl", assistant_line("2026-03-01T18:45:00.000Z", "m11", "r11", 1, 1));

@@ -110,6 +110,9 @@ TEST_CASE("a store one usage step behind is upgraded in place, its records kept"
     SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
     raw.exec("DROP INDEX usage_records_ts; CREATE INDEX usage_records_ts ON usage_records(ts_ms)");
     raw.exec("DROP INDEX usage_rollup_slot; CREATE INDEX usage_rollup_slot ON usage_rollup(slot)");
+    raw.exec("DROP TABLE usage_rollup_model");
+    raw.exec("INSERT INTO usage_rollup VALUES (7, 0, 'p', 's', 's', 'p', 'claude-sonnet-4-5', 0, '', 0, 0, 1, 6300000, "
+             "6300000, 1, 2, 3, 4, 5, 0, 0)");
     raw.exec("INSERT INTO usage_records (message_id, ts_ms, cost_usd) VALUES ('msg_1', 1000, 0.5)");
     raw.exec("UPDATE schema_migrations SET version = 4 WHERE module = 'usage'");
     raw.exec("PRAGMA user_version = " + std::to_string(expected_schema_version() - 1));
@@ -123,6 +126,9 @@ TEST_CASE("a store one usage step behind is upgraded in place, its records kept"
   CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_rollup_slot')").getString() ==
         "slot,session_id");
   CHECK(raw.execAndGet("SELECT SUM(cost_usd) FROM usage_records").getDouble() == 0.5);
+  // The sums per model are made by the next ingest, not by the process that migrates: every quarter hour is marked.
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM usage_rollup_model").getInt() == 0);
+  CHECK(raw.execAndGet("SELECT group_concat(slot) FROM usage_rollup_dirty").getString() == "7");
   // Today's spend is summed from the index alone.
   std::string plan;
   SQLite::Statement explain(raw, "EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM usage_records WHERE ts_ms >= 0 AND ts_ms < 5");
