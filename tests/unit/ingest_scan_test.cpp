@@ -37,6 +37,10 @@ struct Tree {
     options.rescan = rescan;
     return ingest_folders(store, prices, {dir.root / "claude"}, options);
   }
+  IngestSummary ingest_folder(const fs::path& folder) {
+    UsageStore store = UsageStore::open(db());
+    return ingest_folders(store, prices, {folder}, {});
+  }
   std::int64_t output_tokens() {
     UsageStore store = UsageStore::open(db());
     std::int64_t sum = 0;
@@ -134,6 +138,24 @@ TEST_CASE("a re-ingest lists only the folders that changed and reads only the fi
     CHECK(rescan.folders_listed == 11);
     CHECK(rescan.files_read == 0);
   }
+}
+
+TEST_CASE("walks of other folders keep the listings of the folders they do not walk", "[ingest]") {
+  Tree t;
+  t.write_sessions();
+  age_folders(t.projects());
+  // p1 sorts between the root and p2: the kept rows of one walk surround or follow the other's.
+  CHECK(t.ingest_folder(t.projects() / "p2").folders_listed == 5); // p2, 2 sessions, 2 subagents/
+  CHECK(t.ingest_folder(t.projects() / "p1").folders_listed == 5);
+  CHECK(t.ingest_folder(t.projects() / "p2").folders_listed == 0);
+  CHECK(t.ingest_folder(t.projects() / "p1").folders_listed == 0);
+  auto whole = t.ingest();
+  CHECK(whole.folders_listed == 1); // projects/ alone was never listed
+  CHECK(whole.files == 8);
+  CHECK(whole.files_read == 0);
+  CHECK(t.ingest().folders_listed == 0);
+  CHECK(t.ingest_folder(t.projects() / "p2").folders_listed == 0);
+  CHECK(t.output_tokens() == 440);
 }
 
 TEST_CASE("a folder listed in the tick it changed is listed again next time", "[ingest]") {

@@ -234,6 +234,28 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
     CHECK(after[0]["totals"]["totalCost"].get<double>() > before); // m2 (100 prompt tokens) is now above the tier
   }
 
+  SECTION("records appended are added to the sums of their quarter hours, per session and per model") {
+    // s1's 09:00 quarter hour and model again (both sums grow), the same per model from another session (a new
+    // session sum, a grown model sum), a new model in that quarter hour, and a quarter hour of its own.
+    dir.write("claude/projects/p/s1.jsonl",
+              assistant_line("2026-03-01T09:10:00.000Z", "m12", "r12", 100, 5, "claude-sonnet-4-5") +
+                  assistant_line("2026-03-01T09:11:00.000Z", "m13", "r13", 3, 3, "claude-haiku-4-5-20251001") +
+                  assistant_line("2026-03-03T12:00:00.000Z", "m14", "r14", 21, 21),
+              true);
+    dir.write("claude/projects/q/s3.jsonl", assistant_line("2026-03-01T09:12:00.000Z", "m15", "r15", 100, 5,
+                                                           "claude-sonnet-4-5"));
+    ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
+    SQLite::Database raw(db_path.string(), SQLite::OPEN_READONLY);
+    // The quarter hour from 2026-03-01T09:00Z: slot 1969284.
+    CHECK(raw.execAndGet("SELECT entries FROM usage_rollup_model WHERE slot = 1969284 "
+                         "AND model = 'claude-sonnet-4-5' AND long_context = 0")
+              .getInt() == 3); // m2, m12, m15
+    ::setenv("TZ", "UTC", 1);
+    const auto after = compare_with_records("after records were appended");
+    CHECK(after[0]["daily"].size() == 4);
+    CHECK(after[0]["totals"]["inputTokens"].get<std::int64_t>() == first[0]["totals"]["inputTokens"].get<std::int64_t>() + 224);
+  }
+
   SECTION("a better copy of a response replaces the summed one; a truncated file drops its records") {
     dir.write("claude/projects/p/s1.jsonl", assistant_line("2026-03-02T00:00:00.000Z", "m7", "r7", 130, 130), true);
     dir.write("claude/projects/q/s2.jsonl", assistant_line("2026-03-01T18:45:00.000Z", "m11", "r11", 1, 1));
