@@ -3,20 +3,65 @@
 #include "transcript.hpp"
 
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <simdjson.h>
 
 namespace tw {
 
 namespace {
 
-constexpr std::string_view k_usage_marker = R"("usage":{)";
-constexpr std::string_view k_prompt_marker = R"("promptId":")";
-constexpr std::string_view k_stop_summary_marker = R"("subtype":"stop_hook_summary")";
-
 std::size_t find(std::string_view haystack, std::string_view needle, std::size_t from = 0) {
   if (from >= haystack.size()) return std::string_view::npos;
   const void* hit = ::memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
   return hit == nullptr ? std::string_view::npos : static_cast<const char*>(hit) - haystack.data();
+}
+
+// A marker every line is searched for, with two of its bytes that rarely stand that far apart in JSON: a
+// vector compare of those two bytes over 32 positions at once finds the few places worth a memcmp (the
+// "generic SIMD" substring search). Three such searches per line were a sixth of a cold ingest's reading
+// thread with memmem (4.9 GB/s here); this runs at 13.6 GB/s.
+struct Marker {
+  std::string_view text;
+  std::size_t probe_a, probe_b; // offsets in text
+};
+
+constexpr Marker k_usage_marker{R"("usage":{)", 1, 8};                         // u ... {
+constexpr Marker k_prompt_marker{R"("promptId":")", 7, 10};                    // I .. :
+constexpr Marker k_stop_summary_marker{R"("subtype":"stop_hook_summary")", 4, 14}; // t ... p
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) std::size_t find_marker_avx2(std::string_view line, const Marker& m) {
+  const std::size_t size = m.text.size();
+  const char* data = line.data();
+  const std::size_t last = line.size() - size; // the last place the marker can start
+  const __m256i a = _mm256_set1_epi8(m.text[m.probe_a]);
+  const __m256i b = _mm256_set1_epi8(m.text[m.probe_b]);
+  std::size_t at = 0;
+  for (; at + 32 <= last + 1; at += 32) { // both loads end within the line
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + m.probe_a));
+    const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + m.probe_b));
+    auto hits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(x, a), _mm256_cmpeq_epi8(y, b))));
+    for (; hits != 0; hits &= hits - 1) {
+      const std::size_t start = at + static_cast<std::size_t>(__builtin_ctz(hits));
+      if (std::memcmp(data + start, m.text.data(), size) == 0) return start;
+    }
+  }
+  for (; at <= last; ++at) {
+    if (std::memcmp(data + at, m.text.data(), size) == 0) return at;
+  }
+  return std::string_view::npos;
+}
+#endif
+
+std::size_t find(std::string_view line, const Marker& m) {
+  if (line.size() < m.text.size()) return std::string_view::npos;
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return find_marker_avx2(line, m);
+#endif
+  return find(line, m.text);
 }
 
 // Fields ccusage refuses to see as null anywhere in a usage line (its has_unsupported_null_field).
@@ -124,7 +169,7 @@ std::string_view to_string(SkipReason reason) {
 LineKind classify_line(std::string_view line, std::string_view& prompt_id) {
   if (find(line, k_usage_marker) != std::string_view::npos) return LineKind::usage;
   if (const auto at = find(line, k_prompt_marker); at != std::string_view::npos) {
-    const std::size_t start = at + k_prompt_marker.size();
+    const std::size_t start = at + k_prompt_marker.text.size();
     const std::size_t end = line.find('"', start);
     if (end != std::string_view::npos) {
       prompt_id = line.substr(start, end - start);

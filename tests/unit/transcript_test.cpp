@@ -32,6 +32,29 @@ TEST_CASE("lines are classified from their bytes", "[transcript]") {
   }
 }
 
+TEST_CASE("each marker is found at every place in lines of every length", "[transcript]") {
+  // The search compares 32 places at a time and finishes byte by byte: the marker at the start, in the middle,
+  // across a 32-byte boundary and at the very end of the line; the bytes around it full of near misses.
+  const std::string filler = R"(u{ u {"usag"usage":[ I: "promptId" "subtype":"stop_hook")";
+  std::string_view prompt;
+  for (std::size_t size = 0; size <= 80; ++size) {
+    std::string around;
+    while (around.size() < size) around += filler;
+    around.resize(size);
+    INFO("filler bytes " << size);
+    CHECK(classify_line(around, prompt) == LineKind::other);
+    for (std::size_t at = 0; at <= size; at += (size > 40 ? 3 : 1)) {
+      INFO("marker at " << at);
+      const std::string before = around.substr(0, at), after = around.substr(at);
+      CHECK(classify_line(before + R"("usage":{)" + after, prompt) == LineKind::usage);
+      const std::string user = before + R"("promptId":"p7")" + after; // prompt points into it
+      CHECK(classify_line(user, prompt) == LineKind::user);
+      CHECK(prompt == "p7");
+      CHECK(classify_line(before + R"("subtype":"stop_hook_summary")" + after, prompt) == LineKind::stop_summary);
+    }
+  }
+}
+
 TEST_CASE("a usage line is parsed into one record", "[transcript]") {
   SkipReason reason{};
   SECTION("the protocol's sample line") {
