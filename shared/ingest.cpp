@@ -483,6 +483,7 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
     if (options.rebuild) store.forget_all();
     // A run that starts on an empty store needs no look-up for an id or a file it has not seen yet.
     const bool cold = store.empty();
+    if (cold) store.sum_as_added(prices);
     // When cold: the ids seen so far, hashed (a collision only costs a look-up), the only ones with duplicates.
     std::unordered_set<std::size_t> seen_messages;
     FileReader reader(prices, options, !cold, store.path());

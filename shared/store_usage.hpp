@@ -118,6 +118,10 @@ public:
 
   // True when no record is stored yet (a cold ingest skips duplicate look-ups it cannot need).
   bool empty();
+  // For a store that is empty: keeps the quarter-hour sums in memory as records are added, and refresh_rollup
+  // (with the same prices) writes them instead of re-reading every record. Dropped by rollback, forget_file
+  // and forget_all (then everything is re-summed from the records).
+  void sum_as_added(const PriceTable& prices);
 
   // Stores a record, de-duplicating on (message id, request id) across all files: among duplicates the
   // non-sidechain one wins, then the larger token total, then the one with usage.speed, then the first in

@@ -157,6 +157,43 @@ void check_same(const nlohmann::json& a, const nlohmann::json& b, const std::str
 
 } // namespace
 
+TEST_CASE("a first ingest's sums, kept as records are added, equal the records' where copies replace others",
+          "[report]") {
+  AccountingDir dir;
+  PriceTable prices = PriceTable::builtin();
+  const auto db_path = dir.root / "tw.db";
+  UsageStore store = UsageStore::open(db_path);
+  // s1 is read first: its partial copy of m1 is added to the sums, then replaced by s2's (a resumed session's
+  // copy with more tokens); m2's sidechain replay counts once; m3 stands alone in a quarter hour of its own.
+  dir.write("claude/projects/p/s1.jsonl", assistant_line("2026-03-01T09:01:00.000Z", "m1", "r1", 10, 5) +
+                                              assistant_line("2026-03-01T09:02:00.000Z", "m2", "r2", 20, 20));
+  dir.write("claude/projects/p/s2.jsonl", assistant_line("2026-03-01T09:01:00.000Z", "m1", "r1", 10, 500) +
+                                              assistant_line("2026-03-01T09:02:00.000Z", "m2", "r2b", 20, 20,
+                                                             "claude-opus-4-6", true) +
+                                              assistant_line("2026-03-01T11:00:00.000Z", "m3", "r3", 7, 7));
+  ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
+  auto reports = [&] {
+    std::vector<nlohmann::json> out;
+    for (auto kind : {ReportKind::daily, ReportKind::session, ReportKind::blocks}) {
+      ReportOptions options;
+      options.kind = kind;
+      options.timezone = "UTC";
+      out.push_back(build_report(store, prices, options, 1'772'370'000'000).document());
+    }
+    return out;
+  };
+  const auto summed = reports();
+  SQLite::Database raw(db_path.string(), SQLite::OPEN_READWRITE);
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM usage_rollup_dirty").getInt() == 0);
+  CHECK(raw.execAndGet("SELECT SUM(entries) FROM usage_rollup_model").getInt() == 3);
+  CHECK(raw.execAndGet("SELECT SUM(output_tokens) FROM usage_rollup").getInt() == 527);
+  raw.exec("INSERT INTO usage_rollup_dirty (slot) VALUES (1)"); // the reports read the records themselves
+  const auto direct = reports();
+  raw.exec("DELETE FROM usage_rollup_dirty");
+  for (std::size_t i = 0; i < direct.size(); ++i) check_same(summed[i], direct[i], "report " + std::to_string(i));
+  CHECK(direct[0]["totals"]["outputTokens"] == 527);
+}
+
 TEST_CASE("reports from the quarter-hour sums equal reports from the records", "[report]") {
   AccountingDir dir;
   PriceTable prices = PriceTable::builtin();
