@@ -340,45 +340,46 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
       }
     };
     std::unordered_map<DateLabel, std::size_t, DateLabelHash> by_date_at;
-    TokenUsage usage;
+    // Period reports: the sums are first added up per date and price key (model, speed, region, legacy cost,
+    // long-context tier), and each of those priced once (a price is linear in the tokens): the tens of
+    // thousands of quarter hours cost a hash look-up each, not a price each.
+    struct DayKey {
+      std::int64_t day;
+      std::string_view model, inference_geo; // interned once the group exists
+      bool fast, legacy, long_context;
+      bool operator==(const DayKey&) const = default;
+    };
+    struct DayKeyHash {
+      std::size_t operator()(const DayKey& k) const {
+        const std::size_t h = std::hash<std::int64_t>()(k.day) * 1'000'003 ^ std::hash<std::string_view>()(k.model);
+        return (h * 31 ^ std::hash<std::string_view>()(k.inference_geo)) * 8 + (k.fast ? 1 : 0) + (k.legacy ? 2 : 0) +
+               (k.long_context ? 4 : 0);
+      }
+    };
+    struct DaySums {
+      EpochMs first_ms = 0, last_ms = 0;
+      std::int64_t entries = 0;
+      TokenUsage usage;
+      double legacy_cost_usd = 0;
+    };
+    std::unordered_map<DayKey, std::size_t, DayKeyHash> day_group_at;
+    std::vector<std::pair<DayKey, DaySums>> day_groups; // in the order they first appear
     std::size_t rows = 0;
     bool reserved = false;
-    const bool used = store.for_each_rollup(filter, prices, sessions, [&](const RollupRow& r) {
-      if (!reserved) {
-        if (!by_date) {
-          out.records.reserve(rows);
-          out.costs.reserve(rows);
-        }
-        reserved = true;
-      }
-      const std::int64_t day = calendar.day(r.first_ms);
-      if (split_date || day != calendar.day(r.last_ms)) {
-        split_date = true;
-        return;
-      }
-      if (!in_dates(r.first_ms)) return;
-      double usd = r.legacy_cost_usd;
-      if (!r.legacy) {
-        usage = r.usage;
-        usage.inference_geo.assign(r.inference_geo);
-        const ModelPrice* price = price_of(r.model);
-        usd = prices.cost(price, usage, r.long_context).usd;
-        if (price == nullptr && !r.model.empty() && r.model != "<synthetic>" && usage.total_tokens() > 0) {
-          out.unknown_models.insert(std::string(r.model));
+    // Prices a sum (its legacy cost when it has one) and keeps it: a record, or added to its date and model.
+    auto place = [&](Rec rec, const TokenUsage& priced, bool legacy, double legacy_cost_usd, bool long_context,
+                     std::int64_t day) {
+      double usd = legacy_cost_usd;
+      if (!legacy) {
+        const ModelPrice* price = price_of(rec.model);
+        usd = prices.cost(price, priced, long_context).usd;
+        if (price == nullptr && !rec.model.empty() && rec.model != "<synthetic>" && priced.total_tokens() > 0) {
+          out.unknown_models.insert(std::string(rec.model));
         }
       }
-      Rec rec;
-      rec.ts_ms = r.first_ms;
-      rec.last_ms = r.last_ms;
-      rec.entries = r.entries;
-      rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
-                   r.usage.web_search_requests, r.usage.fast};
-      rec.model = out.intern(r.model);
+      rec.usage = {priced.input, priced.output, priced.cache_write_5m, priced.cache_write_1h, priced.cache_read,
+                   priced.web_search_requests, priced.fast};
       rec.label = out.label(rec);
-      if (sessions) {
-        rec.report_session = out.intern(r.report_session);
-        rec.report_project = out.intern(r.report_project);
-      }
       if (by_date) {
         const auto [it, fresh] = by_date_at.try_emplace(DateLabel{day, rec.label}, out.records.size());
         if (!fresh) {
@@ -398,7 +399,66 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
       }
       out.records.push_back(rec);
       out.costs.push_back(usd);
+    };
+    const bool used = store.for_each_rollup(filter, prices, sessions, [&](const RollupRow& r) {
+      if (!reserved) {
+        if (!by_date) {
+          out.records.reserve(rows);
+          out.costs.reserve(rows);
+        }
+        reserved = true;
+      }
+      const std::int64_t day = calendar.day(r.first_ms);
+      if (split_date || day != calendar.day(r.last_ms)) {
+        split_date = true;
+        return;
+      }
+      if (!in_dates(r.first_ms)) return;
+      if (by_date) {
+        const DayKey key{day, r.model, r.inference_geo, r.usage.fast, r.legacy, r.long_context};
+        auto it = day_group_at.find(key);
+        if (it == day_group_at.end()) {
+          const DayKey kept{day, out.intern(r.model), out.intern(r.inference_geo), r.usage.fast, r.legacy,
+                            r.long_context};
+          it = day_group_at.emplace(kept, day_groups.size()).first;
+          day_groups.push_back({kept, DaySums{r.first_ms, r.last_ms, 0, {}, 0}});
+        }
+        DaySums& sum = day_groups[it->second].second;
+        sum.first_ms = std::min(sum.first_ms, r.first_ms);
+        sum.last_ms = std::max(sum.last_ms, r.last_ms);
+        sum.entries += r.entries;
+        sum.usage.input += r.usage.input;
+        sum.usage.output += r.usage.output;
+        sum.usage.cache_write_5m += r.usage.cache_write_5m;
+        sum.usage.cache_write_1h += r.usage.cache_write_1h;
+        sum.usage.cache_read += r.usage.cache_read;
+        sum.usage.web_search_requests += r.usage.web_search_requests;
+        sum.legacy_cost_usd += r.legacy_cost_usd;
+        return;
+      }
+      TokenUsage priced = r.usage;
+      priced.inference_geo.assign(r.inference_geo);
+      Rec rec;
+      rec.ts_ms = r.first_ms;
+      rec.last_ms = r.last_ms;
+      rec.entries = r.entries;
+      rec.model = out.intern(r.model);
+      if (sessions) {
+        rec.report_session = out.intern(r.report_session);
+        rec.report_project = out.intern(r.report_project);
+      }
+      place(rec, priced, r.legacy, r.legacy_cost_usd, r.long_context, day);
     }, by_date ? nullptr : &rows);
+    for (auto& [key, sum] : day_groups) {
+      Rec rec;
+      rec.ts_ms = sum.first_ms;
+      rec.last_ms = sum.last_ms;
+      rec.entries = sum.entries;
+      rec.model = key.model;
+      sum.usage.fast = key.fast;
+      sum.usage.inference_geo.assign(key.inference_geo);
+      place(rec, sum.usage, key.legacy, sum.legacy_cost_usd, key.long_context, key.day);
+    }
     if (used && !split_date && options.kind == ReportKind::blocks) {
       // Blocks follow time: the sums come unordered.
       std::vector<std::size_t> order(out.records.size());
