@@ -1206,7 +1206,12 @@ WalCheckpointer::WalCheckpointer(const std::filesystem::path& db_path, std::chro
       std::unique_lock lock(impl.mutex);
       while (!impl.wake.wait_for(lock, interval, [&] { return impl.stop; })) {
         lock.unlock();
-        if (!db) db.emplace(db_path.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, 0);
+        if (!db) {
+          db.emplace(db_path.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, 0);
+          // A connection learns that the file is in WAL mode from its first read: until then a checkpoint
+          // call answers "not in WAL mode" and copies nothing (this thread did nothing until it read first).
+          db->execAndGet("PRAGMA schema_version");
+        }
         sqlite3_wal_checkpoint_v2(db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         lock.lock();
       }

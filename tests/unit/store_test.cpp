@@ -3,8 +3,11 @@
 #include "error.hpp"
 #include "hook/support.hpp"
 #include "store.hpp"
+#include "store_usage.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <sys/stat.h>
 
 using namespace tw;
@@ -134,6 +137,34 @@ TEST_CASE("a store one usage step behind is upgraded in place, its records kept"
   SQLite::Statement explain(raw, "EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM usage_records WHERE ts_ms >= 0 AND ts_ms < 5");
   while (explain.executeStep()) plan += explain.getColumn(3).getString();
   CHECK(plan.find("COVERING INDEX usage_records_ts") != std::string::npos);
+}
+
+TEST_CASE("the checkpointing thread copies committed pages into the database file while a writer works", "[store]") {
+  TempDir dir("tw-store");
+  const auto db = dir.path() / "tw.db";
+  { Store store = Store::open(db, StoreMode::cli); }
+  // A writer that never checkpoints itself (as an ingest), and stays open: its pages stay in the WAL.
+  SQLite::Database writer(db.string(), SQLite::OPEN_READWRITE);
+  writer.exec("PRAGMA wal_autocheckpoint=0");
+  writer.exec("BEGIN");
+  SQLite::Statement insert(writer, "INSERT INTO usage_records (message_id, ts_ms, file_path) VALUES (?, ?, ?)");
+  for (int i = 0; i < 3000; ++i) {
+    insert.reset();
+    insert.bind(1, "msg_" + std::to_string(i));
+    insert.bind(2, i);
+    insert.bind(3, std::string(200, 'p'));
+    insert.exec();
+  }
+  writer.exec("COMMIT");
+  const auto before = std::filesystem::file_size(db);
+  REQUIRE(std::filesystem::file_size(db.string() + "-wal") > 500'000);
+  {
+    WalCheckpointer checkpoints(db, std::chrono::milliseconds(10));
+    for (int i = 0; i < 200 && std::filesystem::file_size(db) < before + 500'000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  CHECK(std::filesystem::file_size(db) > before + 500'000);
 }
 
 TEST_CASE("a corrupt database file is a storage error", "[store]") {
