@@ -59,11 +59,12 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     });
     const PriceTable prices = configured_prices(ctx);
     const auto db_path = ctx.db_path();
-    // A walk without a listing kept from the last one reads every transcript (a first or rebuilding ingest):
-    // bulk work, worth a second start with huge pages (~3 % of a cold ingest). An ingest that picks up what
-    // was appended is not: huge pages saved it ~3 ms, the second start costs ~8.
+    // A walk without a store or without a listing kept from the last one reads every transcript (a first or
+    // rebuilding ingest): bulk work, worth a second start with huge pages (~3 % of a cold ingest). An ingest
+    // that picks up what was appended is not: huge pages saved it ~3 ms, the second start costs ~8.
     std::error_code ec;
-    if (folders && (options->rebuild || !std::filesystem::exists(db_path.string() + ".scan", ec))) {
+    if (folders && (options->rebuild || !std::filesystem::exists(db_path, ec) ||
+                    !std::filesystem::exists(db_path.string() + ".scan", ec))) {
       restart_with_huge_pages();
     }
     IngestLock lock(db_path);
