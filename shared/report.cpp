@@ -140,6 +140,16 @@ struct Rec {
       stage;
 };
 
+// Adds one usage's token counts to another's (RecUsage or TokenUsage: the same names).
+template <typename To, typename From> void add_tokens(To& to, const From& from) {
+  to.input += from.input;
+  to.output += from.output;
+  to.cache_write_5m += from.cache_write_5m;
+  to.cache_write_1h += from.cache_write_1h;
+  to.cache_read += from.cache_read;
+  to.web_search_requests += from.web_search_requests;
+}
+
 struct Tokens {
   std::int64_t input = 0, output = 0, write_5m = 0, write_1h = 0, read = 0, web_search = 0;
   double cost = 0;
@@ -387,12 +397,7 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
           sum.ts_ms = std::min(sum.ts_ms, rec.ts_ms);
           sum.last_ms = std::max(sum.last_ms, rec.last_ms);
           sum.entries += rec.entries;
-          sum.usage.input += rec.usage.input;
-          sum.usage.output += rec.usage.output;
-          sum.usage.cache_write_5m += rec.usage.cache_write_5m;
-          sum.usage.cache_write_1h += rec.usage.cache_write_1h;
-          sum.usage.cache_read += rec.usage.cache_read;
-          sum.usage.web_search_requests += rec.usage.web_search_requests;
+          add_tokens(sum.usage, rec.usage);
           out.costs[it->second] += usd;
           return;
         }
@@ -427,12 +432,7 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
         sum.first_ms = std::min(sum.first_ms, r.first_ms);
         sum.last_ms = std::max(sum.last_ms, r.last_ms);
         sum.entries += r.entries;
-        sum.usage.input += r.usage.input;
-        sum.usage.output += r.usage.output;
-        sum.usage.cache_write_5m += r.usage.cache_write_5m;
-        sum.usage.cache_write_1h += r.usage.cache_write_1h;
-        sum.usage.cache_read += r.usage.cache_read;
-        sum.usage.web_search_requests += r.usage.web_search_requests;
+        add_tokens(sum.usage, r.usage);
         sum.legacy_cost_usd += r.legacy_cost_usd;
         return;
       }
