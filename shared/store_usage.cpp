@@ -241,23 +241,26 @@ std::string placeholders(int n) {
   return s;
 }
 
-// Each model's long-context tier, for the SQL function tw_long_context(model, prompt tokens) -> 0/1.
+// Each model's long-context tier, looked up once per model: for the SQL function tw_long_context(model, prompt
+// tokens) -> 0/1, and for the sums a first ingest keeps in memory.
 struct TierLookup {
   const PriceTable* prices = nullptr;
   std::unordered_map<std::string, std::optional<std::int64_t>> by_model;
+
+  bool above(const std::string& model, std::int64_t prompt_tokens) {
+    auto it = by_model.find(model);
+    if (it == by_model.end()) {
+      const ModelPrice* price = prices->find(model);
+      it = by_model.emplace(model, price ? price->long_context_above : std::nullopt).first;
+    }
+    return it->second && prompt_tokens > *it->second;
+  }
 };
 
 void long_context_sql(sqlite3_context* context, int, sqlite3_value** argv) {
   auto* lookup = static_cast<TierLookup*>(sqlite3_user_data(context));
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  std::string model = text != nullptr ? text : "";
-  auto it = lookup->by_model.find(model);
-  if (it == lookup->by_model.end()) {
-    const ModelPrice* price = lookup->prices->find(model);
-    it = lookup->by_model.emplace(std::move(model), price ? price->long_context_above : std::nullopt).first;
-  }
-  const sqlite3_int64 prompt = sqlite3_value_int64(argv[1]);
-  sqlite3_result_int(context, it->second && prompt > *it->second ? 1 : 0);
+  sqlite3_result_int(context, lookup->above(text != nullptr ? text : "", sqlite3_value_int64(argv[1])) ? 1 : 0);
 }
 
 // The rollup's key and sums over usage_records; the caller appends the WHERE condition.
@@ -539,15 +542,9 @@ struct AddedSums {
   std::unordered_set<std::int64_t> spoiled;
 
   void add(const UsageRecord& r) {
-    auto it = tiers.by_model.find(r.model);
-    if (it == tiers.by_model.end()) {
-      const ModelPrice* price = tiers.prices->find(r.model);
-      it = tiers.by_model.emplace(r.model, price ? price->long_context_above : std::nullopt).first;
-    }
-    const std::int64_t prompt = r.usage.input + r.usage.cache_write_5m + r.usage.cache_write_1h + r.usage.cache_read;
-    const bool legacy = static_cast<int>(r.cost_source) == 1; // as cost_source = 1 in k_rollup_sums
+    const bool legacy = r.cost_source == Cost::Source::legacy_cost_usd; // cost_source = 1 in k_rollup_sums
     const RollupKey key{r.ts_ms / k_rollup_slot_ms, r.ts_ms % k_rollup_slot_ms == 0, r.usage.fast, legacy,
-                        it->second && prompt > *it->second, intern(r.project), intern(r.session_id),
+                        tiers.above(r.model, r.usage.prompt_tokens()), intern(r.project), intern(r.session_id),
                         intern(r.report_session), intern(r.report_project), intern(r.model),
                         intern(r.usage.inference_geo)};
     RollupSums one;
