@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -81,7 +82,11 @@ def variant_name(rec, scenario, bg_agents: set, notif_prompts: set) -> str:
         parts.append(p.get("reason", "unknown"))
     if ev == "StopFailure":
         parts.append(p.get("error", "unknown"))
-    if ev in ("SubagentStart", "SubagentStop"):
+    if ev in ("PreCompact", "PostCompact"):
+        parts.append(p.get("trigger", "unknown"))
+    if ev == "SubagentStop" and p.get("agent_type") == "":
+        parts.append("compact")  # the compaction agent: no SubagentStart, no type
+    elif ev in ("SubagentStart", "SubagentStop"):
         parts.append("bg" if p.get("agent_id") in bg_agents else "fg")
     if ev == "UserPromptSubmit":
         pr = p.get("prompt", "")
@@ -153,6 +158,34 @@ def run_tui_scenario(claude, art_root, keep):
     return (name, sb, Rewriter(sb))
 
 
+def run_tui_compact_scenario(claude, art_root, keep):
+    """Interactive: a tool call that asks for permission (PermissionRequest, approved with Enter), then
+    `/compact` (PreCompact, the compaction request, PostCompact, SessionStart with source compact)."""
+    name = "tui_compact"
+    sb = e2e.Sandbox(claude, os.path.join(art_root, name), keep=keep)
+    try:
+        sb.start_tui(tui_permission_args())
+        sb.wait_screen(lambda s: "❯" in s, 60, "prompt box")
+        sb.send("[[mock:write]] write a file", literal=True)
+        sb.send("Enter")
+        e2e.wait_for(lambda: any(h["event"] == "PermissionRequest" for h in sb.hooks()), 60, what="PermissionRequest")
+        time.sleep(1.0)
+        sb.save_screen("permission")
+        sb.send("Enter")  # the dialog's first choice: yes
+        sb.wait_screen(lambda s: "MOCK_FINAL: the file was written" in s, 60, "the Write turn's answer")
+        sb.wait_idle()
+        sb.send("/compact", literal=True)
+        time.sleep(0.3)
+        sb.send("Enter")
+        e2e.wait_for(lambda: any(h["event"] == "PostCompact" for h in sb.hooks()), 90, what="PostCompact")
+        sb.wait_idle()
+        sb.save_screen("compacted")
+        sb.exit_tui()
+    finally:
+        sb.close()
+    return (name, sb, Rewriter(sb))
+
+
 def tui_permission_args():
     """Interactive 2.1.330 defaults to auto mode, whose server-side safety check cannot pass
     through a non-Anthropic base URL; use the plain prompt-for-permission mode instead."""
@@ -198,6 +231,7 @@ def main():
     claude = e2e.install_cli(args.cli_version)
     runs = run_print_scenarios(claude, args.artifacts, args.keep)
     runs.append(run_tui_scenario(claude, args.artifacts, args.keep))
+    runs.append(run_tui_compact_scenario(claude, args.artifacts, args.keep))
 
     out = args.out
     hooks_dir = os.path.join(out, "hooks")

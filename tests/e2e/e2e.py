@@ -45,7 +45,7 @@ ALL_EVENTS = [
     "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification", "UserPromptSubmit",
     "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop", "StopFailure", "SubagentStart", "SubagentStop",
     "PreCompact", "PostCompact", "PermissionRequest", "PermissionDenied", "TaskCreated", "TaskCompleted",
-    "InstructionsLoaded", "CwdChanged",
+    "InstructionsLoaded", "CwdChanged", "MessageDisplay",
 ]
 TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied"}
 

@@ -129,6 +129,11 @@ SCRIPTS: dict[str, list[list[dict]]] = {
                          "subagent_type": "no-such-agent-type", "run_in_background": False})],
         [_text("MOCK_FINAL: agent spawn failed.")],
     ],
+    # a tool outside the suite's --allowedTools: the interactive UI asks for permission (PermissionRequest)
+    "write": [
+        [_tool("Write", {"file_path": "tw-e2e-written.txt", "content": "written by the e2e stand-in\n"})],
+        [_text("MOCK_FINAL: the file was written.")],
+    ],
     "skill": [
         [_text("Using the skill."), _tool("Skill", {"skill": SKILL_NAME})],
         [_text("MOCK_FINAL: the skill was used.")],

@@ -23,7 +23,7 @@ python3 - "$root" "$seeds" <<'PY'
 import glob, json, os, sys
 root, out = sys.argv[1], sys.argv[2]
 files = []
-for pattern in ("../shared/samples/hooks/*.json", "tests/fixtures/hooks/*.json", "../shared/samples/statusline/*.json",
+for pattern in ("tests/fixtures/cli-2.1.197/hooks/*.json", "tests/fixtures/hooks/*.json", "tests/fixtures/cli-2.1.197/statusline/*.json",
                 "tests/fixtures/statusline/*.json", "tests/fuzz/seeds/*.json"):
     files += sorted(glob.glob(os.path.join(root, pattern)))
 count = 0

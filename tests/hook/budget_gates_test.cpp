@@ -27,7 +27,7 @@ struct Box : Sandbox {
 
   // The quota as Claude Code's statusline input reports it (the real binary stores it and publishes guard.json).
   void quota(double five_hour, const std::string& session = "s-quota") const {
-    Json doc = Json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/last.json"));
+    Json doc = Json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/last.json"));
     doc["session_id"] = session;
     doc["cost"]["total_cost_usd"] = five_hour / 100.0; // a changed input: a fresh observation
     doc["rate_limits"] = {{"five_hour", {{"used_percentage", five_hour}, {"resets_at", now_ms() / 1000 + 7200}}},
@@ -290,7 +290,7 @@ TEST_CASE("budgets: tw budget and the statusline colour a budget the same", "[bu
   CHECK(table.out.find("8,500 / 10,000 tokens") != std::string::npos);
   CHECK(box.tw({"budget", "--no-color"}).out.find("daily  [██████████░░] 85%") != std::string::npos);
 
-  Json input = Json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/last.json"));
+  Json input = Json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/last.json"));
   input["session_id"] = "s1";
   const Run line = run_program(bin("tw-statusline"), {}, box.vars, input.dump());
   INFO(line.out);

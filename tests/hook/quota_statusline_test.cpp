@@ -15,7 +15,7 @@ using namespace quota_test;
 namespace {
 
 std::string statusline_input(double five_hour, double seven_day, double cost = 0.41) {
-  nlohmann::json doc = nlohmann::json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/last.json"));
+  nlohmann::json doc = nlohmann::json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/last.json"));
   doc["cost"]["total_cost_usd"] = cost;
   doc["rate_limits"] = {{"five_hour", {{"used_percentage", five_hour}, {"resets_at", 4102444800}}},
                         {"seven_day", {{"used_percentage", seven_day}, {"resets_at", 4102844800}}}};
@@ -70,7 +70,7 @@ TEST_CASE("the statusline shows the last known quota with its age when stale", "
   Sandbox box;
   const tw::EpochMs t0 = 1795490000000;
   render(box, statusline_input(45, 62), t0);
-  nlohmann::json doc = nlohmann::json::parse(slurp(std::string(TW_SAMPLES_DIR) + "/statusline/first.json"));
+  nlohmann::json doc = nlohmann::json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/first.json"));
   doc["session_id"] = "another-session";
   const std::string without_limits = doc.dump();
   SECTION("fresh: no marker") {
@@ -127,7 +127,7 @@ TEST_CASE("the statusline always prints one line", "[quota][statusline]") {
     CHECK(out.out.find("⚠") != std::string::npos);
   }
   SECTION("the built binary, on every captured statusline input") {
-    std::ifstream all(std::string(TW_SAMPLES_DIR) + "/statusline/all_tui_statusline.jsonl");
+    std::ifstream all(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/all_tui_statusline.jsonl");
     std::string line;
     int count = 0;
     while (std::getline(all, line) && count < 20) {

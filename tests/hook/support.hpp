@@ -39,7 +39,7 @@ namespace fs = std::filesystem;
 inline constexpr EpochMs k_test_now_ms = 1795490159169;
 
 inline fs::path bin_dir() { return TW_BIN_DIR; }
-inline fs::path samples_dir() { return TW_SAMPLES_DIR; }
+inline fs::path older_fixtures_dir() { return TW_OLDER_FIXTURES_DIR; }
 inline fs::path fixtures_dir() { return TW_FIXTURES_DIR; }
 
 // A fresh directory under $TMPDIR, removed with everything in it (even read-only parts) at the end.
@@ -105,10 +105,11 @@ inline CapturedPayload load_captured(const fs::path& file) {
   return {file, doc.value("from", ""), doc.at("payload")};
 }
 
-// Every captured hook payload: samples/hooks/*.json and tests/fixtures/hooks/*.json ("_" files are metadata).
+// Every captured hook payload: tests/fixtures/cli-2.1.197/hooks/*.json (the older CLI) and tests/fixtures/hooks/*.json
+// (the pinned CLI); "_" files are metadata.
 inline std::vector<CapturedPayload> all_hook_payloads() {
   std::vector<CapturedPayload> out;
-  for (const fs::path& dir : {samples_dir() / "hooks", fixtures_dir() / "hooks"}) {
+  for (const fs::path& dir : {older_fixtures_dir() / "hooks", fixtures_dir() / "hooks"}) {
     std::error_code ec;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -121,14 +122,14 @@ inline std::vector<CapturedPayload> all_hook_payloads() {
   return out;
 }
 
-// The first captured payload (fixtures of the pinned CLI first, then the samples) of this event and tool
+// The first captured payload (fixtures of the pinned CLI first, then the older CLI's) of this event and tool
 // that satisfies the predicate. Tests look payloads up by what they are, not by file name, so a
 // re-capture that renames variants does not break them. Fails the test when there is none.
-inline const std::vector<CapturedPayload>& fixtures_then_samples() {
+inline const std::vector<CapturedPayload>& pinned_fixtures_first() {
   static const std::vector<CapturedPayload> k_payloads = [] {
     auto all = all_hook_payloads();
     std::stable_partition(all.begin(), all.end(), [](const CapturedPayload& p) {
-      return p.file.string().rfind(fixtures_dir().string(), 0) == 0;
+      return p.file.parent_path() == fixtures_dir() / "hooks";
     });
     return all;
   }();
@@ -137,7 +138,7 @@ inline const std::vector<CapturedPayload>& fixtures_then_samples() {
 
 template <typename Predicate>
 nlohmann::json find_payload(const std::string& event, const std::string& tool, Predicate&& predicate) {
-  for (const auto& captured : fixtures_then_samples()) {
+  for (const auto& captured : pinned_fixtures_first()) {
     if (captured.event() == event && (tool.empty() || captured.tool() == tool) && predicate(captured.payload)) {
       return captured.payload;
     }
@@ -209,11 +210,11 @@ inline nlohmann::json captured(const std::string& kind) {
   return {};
 }
 
-// Every captured statusline input (samples/statusline and tests/fixtures/statusline). The samples are
+// Every captured statusline input (tests/fixtures/cli-2.1.197/statusline and tests/fixtures/statusline). The older ones are
 // either a bare input or {"from", "payload"}.
 inline std::vector<std::pair<fs::path, std::string>> all_statusline_inputs() {
   std::vector<std::pair<fs::path, std::string>> out;
-  for (const fs::path& dir : {samples_dir() / "statusline", fixtures_dir() / "statusline"}) {
+  for (const fs::path& dir : {older_fixtures_dir() / "statusline", fixtures_dir() / "statusline"}) {
     std::error_code ec;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
