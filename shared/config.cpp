@@ -29,6 +29,9 @@ struct KeySpec {
   Where where;
   const char* default_json;
   const char* doc;
+  // Keys that loosen enforcement: the one value (JSON) a project's .tokenwarden.json may set, the stricter
+  // one. A repository arrives with its .tokenwarden.json; it may tighten the user's enforcement, never loosen it.
+  const char* project_may_set = nullptr;
 };
 
 constexpr KeySpec k_keys[] = {
@@ -41,18 +44,31 @@ constexpr KeySpec k_keys[] = {
     {"timezone", KeyType::string, Where::anywhere, "\"local\"",
      "Time zone for day/week/month windows and reports: \"local\", \"UTC\" or an IANA name."},
     {"start_of_week", KeyType::string, Where::anywhere, "\"monday\"", "First day of a budget or report week."},
-    {"quota.enabled", KeyType::boolean, Where::anywhere, "true", "Watch the 5-hour and 7-day plan quota."},
+    {"quota.enabled", KeyType::boolean, Where::anywhere, "true",
+     "Watch the 5-hour and 7-day plan quota. A project's config may not turn it off.", "true"},
     {"quota.warn_threshold", KeyType::number, Where::anywhere, "80", "Percent of a quota window at which to warn."},
     {"quota.critical_threshold", KeyType::number, Where::anywhere, "90",
-     "Percent of a quota window at which spawns are denied and sessions stopped."},
+     "Percent of a quota window at which spawns are denied and sessions stopped. A project's config may lower the "
+     "thresholds, not raise them above the user config's."},
     {"quota.check_interval", KeyType::integer, Where::anywhere, "120",
-     "Seconds between usage-endpoint checks when no fresher statusline observation exists (minimum 60)."},
+     "Seconds between usage-endpoint checks when no fresher statusline observation exists (minimum 60). A reading "
+     "older than twice this is stale."},
+    {"quota.stale", KeyType::string, Where::anywhere, "\"hold\"",
+     "What a stale reading counts for: \"hold\" keeps it as a lower bound on its window until the window's resets_at "
+     "(without one, for the window's length after it was read), so the gates stay as they were until a fresher "
+     "reading (tw usage --refresh) says otherwise; \"open\" lets every quota gate open once it is stale. A project's "
+     "config may only set \"hold\".",
+     "\"hold\""},
     {"quota.notify_managers", KeyType::boolean, Where::anywhere, "true",
      "Tell the main agent (as context) when a quota or budget threshold is crossed."},
     {"quota.block_spawns_on_critical", KeyType::boolean, Where::anywhere, "true",
-     "Deny new subagents while the quota is critical."},
+     "Deny new subagents while the quota is critical. A project's config may not turn it off.", "true"},
+    {"quota.block_prompts_on_critical", KeyType::boolean, Where::anywhere, "true",
+     "Block prompts (before they reach the API) while the quota is critical; false lets prompts through while "
+     "spawns stay denied and sessions stopped as configured. A project's config may not turn it off.", "true"},
     {"quota.auto_stop_on_critical", KeyType::boolean, Where::anywhere, "true",
-     "Stop the whole session (every agent) at the next tool call once the quota is critical."},
+     "Stop the whole session (every agent) at the next tool call once the quota is critical. A project's config "
+     "may not turn it off.", "true"},
     {"statusline.segments", KeyType::string_list, Where::anywhere,
      "[\"model\", \"context\", \"cost\", \"quota\", \"budget\", \"burn\"]",
      "Statusline segments in order; the least important are dropped first when the line is too wide."},
@@ -172,6 +188,12 @@ void merge_file(const Json& doc, const std::string& prefix, const fs::path& file
       } else {
         add_problem(config, ConfigProblem::Severity::warning, file, path, "unknown key, ignored");
       }
+      continue;
+    }
+    if (is_project && spec->project_may_set != nullptr && it.value() != Json::parse(spec->project_may_set)) {
+      add_problem(config, ConfigProblem::Severity::warning, file, path,
+                  std::string("ignored: a project's config may tighten enforcement, not loosen it (only ") +
+                      spec->project_may_set + " is honoured here); set it in the user config");
       continue;
     }
     if (is_project && spec->where == Where::user_only) {
@@ -338,8 +360,27 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
   if (Json user = read_config_file(user_file, config); user.is_object()) {
     merge_file(user, "", user_file, false, merged, origin, config);
   }
+  const Json before_project = merged;
   if (Json project = read_config_file(project_file, config); project.is_object()) {
     merge_file(project, "", project_file, true, merged, origin, config);
+  }
+  // A project may lower the quota thresholds (stricter), not raise them above the user's (or the defaults).
+  for (auto [key, fallback] : {std::pair{"quota.warn_threshold", 80.0}, std::pair{"quota.critical_threshold", 90.0}}) {
+    auto it = merged.find(key);
+    if (it == merged.end() || origin.value(key, "") != project_file.string()) continue;
+    const auto user = before_project.find(key);
+    const double ceiling = user != before_project.end() ? user->get<double>() : fallback;
+    if (it->get<double>() <= ceiling) continue;
+    add_problem(config, ConfigProblem::Severity::warning, project_file, key,
+                "ignored: a project's config may lower this threshold, not raise it above the user config's (" +
+                    Json(ceiling).dump() + ")");
+    if (user != before_project.end()) {
+      merged[key] = *user;
+      origin[key] = user_file.string();
+    } else {
+      merged.erase(key);
+      origin.erase(key);
+    }
   }
   take(merged, "db_path", config.db_path);
   take(merged, "usage_url", config.usage_url);
@@ -355,6 +396,15 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
   take(merged, "quota.notify_managers", config.quota.notify_managers);
   take(merged, "quota.block_spawns_on_critical", config.quota.block_spawns_on_critical);
   take(merged, "quota.auto_stop_on_critical", config.quota.auto_stop_on_critical);
+  take(merged, "quota.block_prompts_on_critical", config.quota.block_prompts_on_critical);
+  if (auto it = merged.find("quota.stale"); it != merged.end()) {
+    if (auto policy = parse_stale_policy(it->get<std::string>())) {
+      config.quota.stale = *policy;
+    } else {
+      add_problem(config, ConfigProblem::Severity::error, origin.value("quota.stale", user_file.string()), "quota.stale",
+                  "must be \"hold\" or \"open\", got " + it->dump() + "; using \"hold\"");
+    }
+  }
   take(merged, "statusline.segments", config.statusline.segments);
   if (auto it = merged.find("statusline.padding"); it != merged.end()) {
     config.statusline.padding = as_int(*it);

@@ -1,6 +1,8 @@
 // tokenwarden's configuration: the user's config.json merged under the project's .tokenwarden.json.
 #pragma once
 
+#include "quota.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -30,6 +32,8 @@ struct QuotaConfig {
   bool notify_managers = true;
   bool block_spawns_on_critical = true;
   bool auto_stop_on_critical = true;
+  bool block_prompts_on_critical = true;
+  StalePolicy stale = StalePolicy::hold; // what a stale reading counts for
 };
 
 struct StatuslineConfig {

@@ -8,6 +8,8 @@
 #include "store_quota.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <sys/stat.h>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,63 +20,66 @@ namespace tw {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-bool GuardRows::record_level(const std::string& subject, const std::string& window_key, QuotaLevel level,
-                             const std::string& text, EpochMs now) {
-  if (level == QuotaLevel::unknown) return false;
+ToldLevels GuardRows::told(const std::string& session_id) const {
+  try {
+    SQLite::Statement statement(StoreAccess::db(m_store), "SELECT subject, level FROM guard_told WHERE session_id = ?");
+    statement.bind(1, session_id);
+    ToldLevels out;
+    while (statement.executeStep()) {
+      out[statement.getColumn(0).getString()] = parse_quota_level(statement.getColumn(1).getString());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading what a session was told");
+  }
+}
+
+std::map<std::string, ToldLevels> GuardRows::all_told() const {
+  try {
+    SQLite::Statement statement(StoreAccess::db(m_store), "SELECT session_id, subject, level FROM guard_told");
+    std::map<std::string, ToldLevels> out;
+    while (statement.executeStep()) {
+      out[statement.getColumn(0).getString()][statement.getColumn(1).getString()] =
+          parse_quota_level(statement.getColumn(2).getString());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading what sessions were told");
+  }
+}
+
+void GuardRows::set_told(const std::string& session_id, const std::string& subject, QuotaLevel level, EpochMs now) {
   try {
     SQLite::Database& db = StoreAccess::db(m_store);
-    SQLite::Statement read(db, "SELECT level FROM guard_levels WHERE subject = ? AND window_key = ?");
-    read.bind(1, subject);
-    read.bind(2, window_key);
-    const QuotaLevel previous = read.executeStep() ? parse_quota_level(read.getColumn(0).getString()) : QuotaLevel::ok;
-    read.reset();
-    if (previous == level) return false;
-    SQLite::Statement write(db, "INSERT INTO guard_levels (subject, window_key, level, changed_ms) VALUES (?,?,?,?) "
-                                "ON CONFLICT (subject, window_key) DO UPDATE SET level = excluded.level, "
-                                "changed_ms = excluded.changed_ms");
-    write.bind(1, subject);
-    write.bind(2, window_key);
+    if (level == QuotaLevel::ok || level == QuotaLevel::unknown) {
+      SQLite::Statement forget(db, "DELETE FROM guard_told WHERE session_id = ? AND subject = ?");
+      forget.bind(1, session_id);
+      forget.bind(2, subject);
+      forget.exec();
+      return;
+    }
+    SQLite::Statement write(db, "INSERT INTO guard_told (session_id, subject, level, told_ms) VALUES (?,?,?,?) "
+                                "ON CONFLICT (session_id, subject) DO UPDATE SET level = excluded.level, "
+                                "told_ms = excluded.told_ms");
+    write.bind(1, session_id);
+    write.bind(2, subject);
     write.bind(3, std::string(to_string(level)));
     write.bind(4, static_cast<int64_t>(now));
     write.exec();
-    SQLite::Statement notice(db, "INSERT INTO guard_notices (at_ms, subject, window_key, from_level, to_level, text) "
-                                 "VALUES (?,?,?,?,?,?)");
-    notice.bind(1, static_cast<int64_t>(now));
-    notice.bind(2, subject);
-    notice.bind(3, window_key);
-    notice.bind(4, std::string(to_string(previous)));
-    notice.bind(5, std::string(to_string(level)));
-    notice.bind(6, text);
-    notice.exec();
-    return true;
   } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording a guard level");
+    rethrow_storage(e, "recording what a session was told");
   }
 }
 
-std::vector<Notice> GuardRows::pending() const {
+void GuardRows::forget_told(const std::string& session_id, EpochMs now) {
   try {
     SQLite::Statement statement(StoreAccess::db(m_store),
-                                "SELECT seq, text FROM guard_notices WHERE delivered_ms IS NULL ORDER BY seq");
-    std::vector<Notice> out;
-    while (statement.executeStep()) out.push_back({statement.getColumn(0).getInt64(), statement.getColumn(1).getString()});
-    return out;
+                                "DELETE FROM guard_told WHERE session_id = ? OR told_ms < ?");
+    statement.bind(1, session_id);
+    statement.bind(2, static_cast<int64_t>(now - 7LL * 24 * 3600 * 1000));
+    statement.exec();
   } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading pending notices");
-  }
-}
-
-bool GuardRows::claim(std::int64_t up_to_seq, const std::string& session_id, EpochMs now) {
-  try {
-    SQLite::Statement statement(StoreAccess::db(m_store),
-                                "UPDATE guard_notices SET delivered_ms = ?, delivered_session = ? "
-                                "WHERE delivered_ms IS NULL AND seq <= ?");
-    statement.bind(1, static_cast<int64_t>(now));
-    statement.bind(2, session_id);
-    statement.bind(3, static_cast<int64_t>(up_to_seq));
-    return statement.exec() > 0;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "delivering notices");
+    rethrow_storage(e, "forgetting what a session was told");
   }
 }
 
@@ -106,14 +111,8 @@ void GuardRows::set_override(const std::optional<Override>& value, EpochMs now) 
 
 // --- guard.json ------------------------------------------------------------------------------------------
 
-QuotaLevel GuardFile::quota_level(EpochMs now, const Thresholds& thresholds, int check_interval_seconds) const {
-  if (!quota_observed_ms || (!five_hour && !seven_day)) return QuotaLevel::unknown;
-  QuotaObservation observation;
-  observation.observed_ms = *quota_observed_ms;
-  observation.five_hour = five_hour;
-  observation.seven_day = seven_day;
-  return effective_level(quota_observed_ms, observation_level(observation, thresholds, now), now,
-                         check_interval_seconds);
+QuotaStanding GuardFile::quota_standing_at(EpochMs now, const QuotaSettings& settings) const {
+  return quota_standing(settings, quota_observed_ms, five_hour, seven_day, now);
 }
 
 fs::path guard_file_path(const fs::path& db_path) { return db_path.parent_path() / "guard.json"; }
@@ -136,30 +135,132 @@ std::optional<QuotaWindow> window_from(const Json& doc, const char* key) {
   return window;
 }
 
+Json budget_fact_json(const BudgetFact& fact) {
+  return {{"name", fact.name},
+          {"window_key", fact.window_key},
+          {"session", fact.session_id},
+          {"project", fact.project},
+          {"level", std::string(to_string(fact.level))},
+          {"describe", fact.describe},
+          {"enforcement", std::string(to_string(fact.enforcement))},
+          {"stop_running", fact.stop_running},
+          {"warn_at", fact.warn_at},
+          {"block_at", fact.block_at}};
+}
+
+BudgetFact budget_fact_from(const Json& item) {
+  BudgetFact fact;
+  fact.name = item.value("name", "");
+  fact.window_key = item.value("window_key", "");
+  fact.session_id = item.value("session", "");
+  fact.project = item.value("project", "");
+  fact.level = parse_quota_level(item.value("level", "ok"));
+  fact.describe = item.value("describe", fact.name);
+  fact.enforcement = item.value("enforcement", "warn") == "block" ? Enforcement::block : Enforcement::warn;
+  if (auto it = item.find("stop_running"); it != item.end() && it->is_boolean()) fact.stop_running = it->get<bool>();
+  if (auto it = item.find("warn_at"); it != item.end() && it->is_number()) fact.warn_at = it->get<double>();
+  if (auto it = item.find("block_at"); it != item.end() && it->is_number()) fact.block_at = it->get<double>();
+  return fact;
+}
+
+Json told_json(const std::map<std::string, ToldLevels>& told) {
+  Json out = Json::object();
+  for (const auto& [session, levels] : told) {
+    Json item = Json::object();
+    for (const auto& [subject, level] : levels) item[subject] = std::string(to_string(level));
+    out[session] = std::move(item);
+  }
+  return out;
+}
+
+std::string dump_json(const Json& doc) { return doc.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::map<std::string, std::string> config_keys_from(const std::string& text) {
+  std::map<std::string, std::string> out;
+  const Json doc = Json::parse(text, nullptr, false);
+  if (!doc.is_object()) return out;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it->is_string()) out[it.key()] = it->get<std::string>();
+  }
+  return out;
+}
+
+std::string percent_text(double value) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.0f%%", value);
+  return text;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What the quota gates do at CRITICAL under this config, in one sentence.
+std::string critical_consequences(const Config& config) {
+  std::vector<std::string> parts;
+  if (config.quota.block_spawns_on_critical) parts.push_back("new subagents are denied");
+  if (config.quota.block_prompts_on_critical) parts.push_back("new prompts are not sent");
+  if (config.quota.auto_stop_on_critical) parts.push_back("running sessions stop at their next tool call");
+  if (parts.empty()) {
+    return " tokenwarden blocks nothing at this level here (quota.block_spawns_on_critical, "
+           "quota.block_prompts_on_critical and quota.auto_stop_on_critical are off).";
+  }
+  std::string text;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    text += i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ";
+    text += parts[i];
+  }
+  text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  return " " + text + ".";
+}
+
 } // namespace
 
-void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
+GuardFile guard_facts(Store& store, EpochMs now) {
+  GuardFile facts;
+  facts.written_ms = now;
   const auto guard = QuotaRows(store).guard();
-  GuardRows rows(store);
-  const auto notices = rows.pending();
-  const auto override_value = rows.override_state();
-  Json doc = {{"v", 1}, {"written_ms", now}};
   if (guard && guard->quota_observed_ms && guard->observation) {
-    doc["quota"] = {{"observed_ms", *guard->quota_observed_ms},
-                    {"five_hour", window_json(guard->observation->five_hour)},
-                    {"seven_day", window_json(guard->observation->seven_day)}};
+    facts.quota_observed_ms = *guard->quota_observed_ms;
+    facts.five_hour = guard->observation->five_hour;
+    facts.seven_day = guard->observation->seven_day;
+  }
+  if (guard && guard->budget_detail) {
+    facts.stops = stop_orders_from_detail(*guard->budget_detail);
+    facts.budgets = budget_facts_from_detail(*guard->budget_detail);
+  }
+  if (guard && guard->budget_config_keys) facts.config_keys = config_keys_from(*guard->budget_config_keys);
+  GuardRows rows(store);
+  facts.told = rows.all_told();
+  facts.override_value = rows.override_state();
+  return facts;
+}
+
+void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
+  const GuardFile facts = guard_facts(store, now);
+  Json doc = {{"v", 2}, {"written_ms", now}};
+  if (facts.quota_observed_ms) {
+    doc["quota"] = {{"observed_ms", *facts.quota_observed_ms},
+                    {"five_hour", window_json(facts.five_hour)},
+                    {"seven_day", window_json(facts.seven_day)}};
   }
   Json stops = Json::array();
-  if (guard && guard->budget_detail) {
-    for (const StopOrder& stop : stop_orders_from_detail(*guard->budget_detail)) {
-      stops.push_back({{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason},
-                       {"project", stop.project}});
-    }
+  for (const StopOrder& stop : facts.stops) {
+    stops.push_back({{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason},
+                     {"project", stop.project}});
   }
   doc["stops"] = std::move(stops);
-  doc["notice_seq"] = notices.empty() ? 0 : notices.back().seq;
-  if (override_value) doc["override"] = {{"until_ms", override_value->until_ms}, {"reason", override_value->reason}};
-  replace_private_file(guard_file_path(db_path), doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  Json budgets = Json::array();
+  for (const BudgetFact& fact : facts.budgets) budgets.push_back(budget_fact_json(fact));
+  doc["budgets"] = std::move(budgets);
+  doc["config_keys"] = facts.config_keys;
+  doc["told"] = told_json(facts.told);
+  if (facts.override_value) {
+    doc["override"] = {{"until_ms", facts.override_value->until_ms}, {"reason", facts.override_value->reason}};
+  }
+  replace_private_file(guard_file_path(db_path), dump_json(doc) + "\n");
 }
 
 std::optional<GuardFile> read_guard_file(const fs::path& path) {
@@ -185,7 +286,25 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
                             stop.value("project", "")});
     }
   }
-  if (auto it = doc.find("notice_seq"); it != doc.end() && it->is_number_integer()) file.notice_seq = it->get<std::int64_t>();
+  if (auto budgets = doc.find("budgets"); budgets != doc.end() && budgets->is_array()) {
+    for (const Json& item : *budgets) {
+      if (item.is_object()) file.budgets.push_back(budget_fact_from(item));
+    }
+  }
+  if (auto keys = doc.find("config_keys"); keys != doc.end() && keys->is_object()) {
+    for (auto it = keys->begin(); it != keys->end(); ++it) {
+      if (it->is_string()) file.config_keys[it.key()] = it->get<std::string>();
+    }
+  }
+  if (auto told = doc.find("told"); told != doc.end() && told->is_object()) {
+    for (auto it = told->begin(); it != told->end(); ++it) {
+      if (!it->is_object()) continue;
+      ToldLevels& levels = file.told[it.key()];
+      for (auto level = it->begin(); level != it->end(); ++level) {
+        if (level->is_string()) levels[level.key()] = parse_quota_level(level->get<std::string>());
+      }
+    }
+  }
   if (auto it = doc.find("override"); it != doc.end() && it->is_object() && it->contains("until_ms") &&
                                       (*it)["until_ms"].is_number_integer()) {
     file.override_value = Override{(*it)["until_ms"].get<EpochMs>(), it->value("reason", "")};
@@ -193,33 +312,141 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
   return file;
 }
 
+std::string config_key(const fs::path& user_config, const fs::path& project_config) {
+  auto key_of = [](const fs::path& file) -> std::string {
+    struct stat info {};
+    if (file.empty() || ::stat(file.c_str(), &info) != 0) return "-";
+    return std::to_string(info.st_size) + ":" + std::to_string(info.st_mtim.tv_sec) + "." +
+           std::to_string(info.st_mtim.tv_nsec) + ":" + std::to_string(info.st_ino);
+  };
+  return key_of(user_config) + "|" + key_of(project_config);
+}
+
+ProjectConfig load_project_config(const fs::path& user_config, const std::string& project_dir) {
+  const fs::path project_file = project_dir.empty() ? fs::path() : fs::path(project_dir) / ".tokenwarden.json";
+  // The key first: a file changed while it is read makes a key that differs from the next call's.
+  std::string key = config_key(user_config, project_file);
+  return {project_dir, load_config_files(user_config, project_file), std::move(key)};
+}
+
+// --- what a session is told ------------------------------------------------------------------------------
+
+std::vector<SubjectLevel> session_subjects(const GuardFile& facts, const Config& config, const QuotaSettings& quota,
+                                           const std::string& session_id, const std::string& project, EpochMs now) {
+  std::vector<SubjectLevel> out;
+  const QuotaStanding standing = facts.quota_standing_at(now, quota);
+  if (standing.level != QuotaLevel::unknown) out.push_back({"quota", standing.level});
+  // The facts of this project once it has its own evaluation, else those of the user config alone; this
+  // session's window for session budgets; the worst when several match.
+  const std::string facts_project = facts.config_keys.count(project) > 0 ? project : std::string();
+  for (const Budget& budget : config.budgets) {
+    std::optional<QuotaLevel> level;
+    for (const BudgetFact& fact : facts.budgets) {
+      if (fact.name != budget.name || fact.project != facts_project) continue;
+      if (!fact.session_id.empty() && fact.session_id != session_id) continue;
+      level = level ? worse_level(*level, fact.level) : fact.level;
+    }
+    if (level) out.push_back({"budget:" + budget.name, *level});
+  }
+  return out;
+}
+
+std::vector<SubjectLevel> untold_subjects(const std::vector<SubjectLevel>& now_levels, const ToldLevels& told) {
+  std::vector<SubjectLevel> out;
+  for (const SubjectLevel& subject : now_levels) {
+    auto it = told.find(subject.subject);
+    const QuotaLevel was = it == told.end() ? QuotaLevel::ok : it->second;
+    if (subject.level != was && subject.level != QuotaLevel::unknown) out.push_back(subject);
+  }
+  return out;
+}
+
+std::string notice_text(const SubjectLevel& subject, const GuardFile& facts, const Config& config,
+                        const QuotaSettings& quota, EpochMs now) {
+  if (subject.subject == "quota") {
+    const QuotaStanding standing = facts.quota_standing_at(now, quota);
+    std::string text = subject.level == QuotaLevel::ok ? "tokenwarden: the plan quota is back to OK: "
+                                                       : "tokenwarden: the plan quota is now " +
+                                                             upper(to_string(subject.level)) + ": ";
+    text += quota_summary(facts.five_hour, facts.seven_day, now) + "; warn at " + percent_text(quota.thresholds.warn) +
+            ", critical at " + percent_text(quota.thresholds.critical) + ".";
+    if (subject.level == QuotaLevel::critical) text += critical_consequences(config);
+    if (subject.level == QuotaLevel::warn) text += " Prefer smaller, cheaper steps; avoid spawning new subagents.";
+    if (standing.held) {
+      text += " This reading is " + format_span_long(standing.age_ms) +
+              " old and holds until its window resets or a fresher one arrives (tw usage --refresh).";
+    }
+    return text;
+  }
+  const std::string name = subject.subject.substr(std::string("budget:").size());
+  const BudgetFact* fact = nullptr;
+  for (const BudgetFact& candidate : facts.budgets) {
+    if (candidate.name == name && (!fact || static_cast<int>(candidate.level) > static_cast<int>(fact->level))) {
+      fact = &candidate;
+    }
+  }
+  const std::string what = fact ? fact->describe : name;
+  if (subject.level == QuotaLevel::ok) return "tokenwarden: " + what + " is back under its warn threshold.";
+  std::string text = "tokenwarden: " + what + " is now " + upper(to_string(subject.level)) + ".";
+  if (!fact) return text;
+  if (subject.level == QuotaLevel::warn) {
+    text += " Nothing is blocked yet (block at " + percent_text(fact->block_at) + "); prefer smaller, cheaper steps.";
+  } else if (fact->enforcement == Enforcement::block) {
+    text += " New subagents and prompts it counts are denied.";
+    if (fact->stop_running) text += " Running sessions it counts stop at their next tool call.";
+  } else {
+    text += fact->stop_running ? " Running sessions it counts stop at their next tool call."
+                               : " It is a warn-only budget: nothing is blocked.";
+  }
+  return text;
+}
+
 // --- budgets into the guard row -------------------------------------------------------------------------
 
-std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<ProjectConfig>& configs, EpochMs now) {
+std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<ProjectConfig>& configs, EpochMs now,
+                                               BudgetScopeOfRefresh scope) {
   QuotaRows quota(store);
   const auto guard = quota.guard();
   std::optional<QuotaWindow> five_hour;
   if (guard && guard->observation) five_hour = guard->observation->five_hour;
-  GuardRows rows(store);
-  std::vector<BudgetStatus> all;
-  QuotaLevel worst = QuotaLevel::ok;
+  auto evaluated = [&](const std::string& project) {
+    return std::any_of(configs.begin(), configs.end(), [&](const ProjectConfig& c) { return c.project_dir == project; });
+  };
   Json detail = Json::array();
+  Json keys = Json::object();
+  QuotaLevel worst = QuotaLevel::unknown;
+  if (scope == BudgetScopeOfRefresh::these_projects && guard) {
+    // Keep what other projects' evaluations found.
+    if (guard->budget_detail) {
+      for (const Json& item : Json::parse(*guard->budget_detail, nullptr, false)) {
+        if (!item.is_object() || evaluated(item.value("project", ""))) continue;
+        worst = worse_level(worst, parse_quota_level(item.value("level", "ok")));
+        detail.push_back(item);
+      }
+    }
+    if (guard->budget_config_keys) {
+      for (const auto& [project, key] : config_keys_from(*guard->budget_config_keys)) {
+        if (!evaluated(project)) keys[project] = key;
+      }
+    }
+  }
+  std::vector<BudgetStatus> all;
   for (const ProjectConfig& project : configs) {
+    keys[project.project_dir] = project.key;
     BudgetBook book(store, project.config, now, five_hour);
     for (BudgetStatus& status : book.all()) {
       worst = worse_level(worst, status.level);
-      // A budget the user config defines is evaluated once per project alike: its crossing is noticed once.
-      rows.record_level("budget:" + status.budget.name, status.window_key, status.level,
-                        "tokenwarden: " + status.describe() + " is now " + std::string(to_string(status.level)) + ".",
-                        now);
       Json item = {{"name", status.budget.name},
                    {"window", std::string(to_string(status.budget.window))},
+                   {"window_key", status.window_key},
                    {"unit", std::string(to_string(status.budget.unit))},
                    {"enforcement", std::string(to_string(status.budget.enforcement))},
+                   {"stop_running", status.budget.stop_running},
                    {"spent", status.spent},
                    {"limit", status.budget.limit},
                    {"percent", status.percent},
                    {"level", std::string(to_string(status.level))},
+                   {"describe", status.describe()},
                    {"warn_at", status.budget.warn_at},
                    {"block_at", status.budget.block_at},
                    {"session", status.session_id},
@@ -233,20 +460,13 @@ std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<P
       all.push_back(std::move(status));
     }
   }
-  quota.save_budget_state(all.empty() ? QuotaLevel::unknown : worst,
-                          detail.dump(-1, ' ', false, Json::error_handler_t::replace), now);
+  quota.save_budget_state(detail.empty() ? QuotaLevel::unknown : worst, dump_json(detail), dump_json(keys), now);
   return all;
 }
 
 QuotaLevel save_quota_observation(Store& store, const QuotaObservation& observation, const Thresholds& thresholds,
                                   EpochMs now) {
-  const QuotaLevel level = QuotaRows(store).save_observation(observation, thresholds, now);
-  std::string text = "tokenwarden: the plan quota is now " + std::string(to_string(level)) + ": " +
-                     quota_summary(observation.five_hour, observation.seven_day, now) + ".";
-  if (level == QuotaLevel::critical) text += " New subagents are denied and running sessions stop at their next tool call.";
-  if (level == QuotaLevel::warn) text += " Prefer smaller, cheaper steps; avoid spawning new subagents.";
-  GuardRows(store).record_level("quota", "quota", level, text, now);
-  return level;
+  return QuotaRows(store).save_observation(observation, thresholds, now);
 }
 
 void refresh_guard_after_ingest(const fs::path& db_path, const fs::path& user_config, EpochMs now,
@@ -263,10 +483,8 @@ void refresh_guard_after_ingest(const fs::path& db_path, const fs::path& user_co
       projects.push_back(session.project_dir);
     }
   }
-  for (const std::string& project : projects) {
-    configs.push_back({project, load_config_files(user_config, fs::path(project) / ".tokenwarden.json")});
-  }
-  if (configs.empty()) configs.push_back({"", load_config_files(user_config, {})});
+  for (const std::string& project : projects) configs.push_back(load_project_config(user_config, project));
+  if (configs.empty()) configs.push_back(load_project_config(user_config, ""));
   store.write([&] {
     QuotaRows(store).recompute_spend(local_day_start_ms(now), now);
     refresh_budget_state(store, configs, now);
@@ -282,6 +500,16 @@ std::vector<StopOrder> stop_orders_from_detail(const std::string& detail_json) {
     if (!item.is_object() || !item.contains("stop") || !item["stop"].is_string()) continue;
     out.push_back({item.value("name", ""), item.value("session", ""), item["stop"].get<std::string>(),
                    item.value("project", "")});
+  }
+  return out;
+}
+
+std::vector<BudgetFact> budget_facts_from_detail(const std::string& detail_json) {
+  std::vector<BudgetFact> out;
+  const Json detail = Json::parse(detail_json, nullptr, false);
+  if (!detail.is_array()) return out;
+  for (const Json& item : detail) {
+    if (item.is_object()) out.push_back(budget_fact_from(item));
   }
   return out;
 }

@@ -82,6 +82,40 @@ bool is_stale(EpochMs observed_ms, EpochMs now, int check_interval_seconds) {
   return now - observed_ms > 2LL * check_interval_seconds * 1000;
 }
 
+std::string_view to_string(StalePolicy policy) { return policy == StalePolicy::open ? "open" : "hold"; }
+
+std::optional<StalePolicy> parse_stale_policy(std::string_view text) {
+  if (text == "hold") return StalePolicy::hold;
+  if (text == "open") return StalePolicy::open;
+  return std::nullopt;
+}
+
+QuotaStanding assess_quota(std::optional<EpochMs> observed_ms, const std::optional<QuotaWindow>& five_hour,
+                           const std::optional<QuotaWindow>& seven_day, const Thresholds& thresholds, EpochMs now,
+                           int check_interval_seconds, StalePolicy policy) {
+  QuotaStanding standing;
+  if (!observed_ms || (!five_hour && !seven_day)) return standing;
+  standing.age_ms = now > *observed_ms ? now - *observed_ms : 0;
+  const bool stale = is_stale(*observed_ms, now, check_interval_seconds);
+  if (stale && policy == StalePolicy::open) return standing;
+  QuotaLevel level = QuotaLevel::unknown;
+  for (auto [window, length] : {std::pair{&five_hour, k_five_hour_ms}, std::pair{&seven_day, k_seven_day_ms}}) {
+    if (!*window) continue;
+    const QuotaWindow& w = **window;
+    if (stale) {
+      // Held: the reading bounds its window from below until the window starts over.
+      const EpochMs holds_until = w.resets_at_ms ? *w.resets_at_ms : *observed_ms + length;
+      if (now >= holds_until) continue;
+      level = worse_level(level, level_for_percent(clamp_percent(w.utilization), thresholds));
+    } else {
+      level = worse_level(level, level_for_percent(current_percent(w, now), thresholds));
+    }
+  }
+  standing.level = level;
+  standing.held = stale && level != QuotaLevel::unknown;
+  return standing;
+}
+
 QuotaLevel effective_level(std::optional<EpochMs> observed_ms, QuotaLevel stored, EpochMs now,
                            int check_interval_seconds) {
   if (!observed_ms || is_stale(*observed_ms, now, check_interval_seconds)) return QuotaLevel::unknown;

@@ -85,6 +85,34 @@ QuotaLevel effective_level(std::optional<EpochMs> observed_ms, QuotaLevel stored
 // True when an observation taken at observed_ms is older than twice the check interval.
 bool is_stale(EpochMs observed_ms, EpochMs now, int check_interval_seconds);
 
+// What a stale reading is taken for (quota.stale): hold it as a lower bound on its window, or let the
+// gates open once it is older than twice the check interval.
+enum class StalePolicy { hold, open };
+
+// "hold" / "open"; parse_stale_policy returns nothing for any other text.
+std::string_view to_string(StalePolicy policy);
+std::optional<StalePolicy> parse_stale_policy(std::string_view text);
+
+// How long a window lasts: the 5-hour and the 7-day window.
+inline constexpr EpochMs k_five_hour_ms = 5LL * 3600 * 1000;
+inline constexpr EpochMs k_seven_day_ms = 7LL * 24 * 3600 * 1000;
+
+// The quota level a gate acts on as of one moment, and what it rests on.
+struct QuotaStanding {
+  QuotaLevel level = QuotaLevel::unknown; // unknown: no reading says anything now (gates allow)
+  bool held = false;                      // the reading is stale and held as a lower bound (quota.stale hold)
+  EpochMs age_ms = 0;                     // how old the reading is (0 without one)
+};
+
+// Within one window, utilization does not fall before the window's resets_at, so a reading is a lower bound
+// on its window until then. A reading no older than twice the check interval counts as it is (a window past
+// its reset counts 0 %). An older one, with hold: each window's reading holds until its resets_at, or,
+// without a readable one, for the window's length after the reading was observed; past that it says nothing.
+// An older one, with open: unknown. Thresholds are the caller's own, applied at every call.
+QuotaStanding assess_quota(std::optional<EpochMs> observed_ms, const std::optional<QuotaWindow>& five_hour,
+                           const std::optional<QuotaWindow>& seven_day, const Thresholds& thresholds, EpochMs now,
+                           int check_interval_seconds, StalePolicy policy);
+
 // The worse of two levels, unknown counting as no opinion (ok).
 QuotaLevel worse_level(QuotaLevel a, QuotaLevel b);
 

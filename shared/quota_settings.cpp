@@ -37,6 +37,7 @@ QuotaSettings quota_settings(const Env& env, const Config& config) {
   settings.enabled = config.quota.enabled;
   settings.thresholds = {config.quota.warn_threshold, config.quota.critical_threshold};
   settings.check_interval_s = config.quota.check_interval;
+  settings.stale = config.quota.stale;
   settings.ingest_interval_s = config.ingest_interval;
   settings.idle_exit_s = config.idle_exit * 60;
   if (auto spec = env.get("TOKENWARDEN_TEST_INTERVALS"); spec && !spec->empty()) {
@@ -46,6 +47,14 @@ QuotaSettings quota_settings(const Env& env, const Config& config) {
     settings.tick_ms = override_of(*spec, "tick_ms", settings.tick_ms);
   }
   return settings;
+}
+
+QuotaStanding quota_standing(const QuotaSettings& settings, std::optional<EpochMs> observed_ms,
+                             const std::optional<QuotaWindow>& five_hour, const std::optional<QuotaWindow>& seven_day,
+                             EpochMs now) {
+  if (!settings.enabled) return {};
+  return assess_quota(observed_ms, five_hour, seven_day, settings.thresholds, now, settings.check_interval_s,
+                      settings.stale);
 }
 
 } // namespace tw

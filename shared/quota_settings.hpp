@@ -13,11 +13,18 @@ struct QuotaSettings {
   bool enabled = true;
   Thresholds thresholds;
   int check_interval_s = 120; // never under 60 unless a test overrides it
+  StalePolicy stale = StalePolicy::hold;
   int ingest_interval_s = 15;
   int idle_exit_s = 600;
   int tick_ms = 1000;         // how often the watchdog wakes up
 };
 
 QuotaSettings quota_settings(const Env& env, const Config& config);
+
+// The quota level the gates act on for these settings (assess_quota with the settings' thresholds, check
+// interval and stale policy). Disabled: unknown.
+QuotaStanding quota_standing(const QuotaSettings& settings, std::optional<EpochMs> observed_ms,
+                             const std::optional<QuotaWindow>& five_hour, const std::optional<QuotaWindow>& seven_day,
+                             EpochMs now);
 
 } // namespace tw

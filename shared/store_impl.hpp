@@ -36,7 +36,7 @@ struct MigrationSet {
 extern const char* const k_usage_steps[5];
 
 // The quota module's steps (store_quota.cpp).
-extern const char* const k_quota_steps[3];
+extern const char* const k_quota_steps[4];
 
 // How store*.cpp modules reach the connection of an open Store (one connection per process for hooks).
 struct StoreAccess {

@@ -8,7 +8,7 @@
 namespace tw {
 
 // Never edit a landed step: append a new one (and bump the array size in store_impl.hpp).
-const char* const k_quota_steps[3] = {
+const char* const k_quota_steps[4] = {
     R"sql(
 CREATE TABLE quota_observations (
   id INTEGER PRIMARY KEY,
@@ -82,6 +82,20 @@ CREATE INDEX guard_notices_pending ON guard_notices(delivered_ms);
 ALTER TABLE guard_state ADD COLUMN override_until_ms INTEGER;
 ALTER TABLE guard_state ADD COLUMN override_reason TEXT;
 )sql",
+    // 4 (issue 14): notices are no longer queued: what each session was last told per subject, and which
+    // config files the budget facts were computed from (a change of either takes effect at the next hook).
+    R"sql(
+CREATE TABLE guard_told (
+  session_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  level TEXT NOT NULL,
+  told_ms INTEGER NOT NULL,
+  PRIMARY KEY (session_id, subject)
+) WITHOUT ROWID;
+DROP TABLE guard_notices;
+DROP TABLE guard_levels;
+ALTER TABLE guard_state ADD COLUMN budget_config_keys TEXT;
+)sql",
 };
 
 namespace {
@@ -90,7 +104,7 @@ constexpr const char* k_guard_columns =
     "g.computed_ms, g.level, g.quota_level, g.quota_observed_ms, g.quota_source, g.five_hour_pct, "
     "g.five_hour_resets_ms, g.seven_day_pct, g.seven_day_resets_ms, g.quota_detail, g.quota_note, g.quota_note_ms, "
     "g.quota_previous_level, g.quota_changed_ms, g.budget_level, g.budget_detail, g.today_usd, g.today_start_ms, "
-    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason";
+    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason, g.budget_config_keys";
 
 std::optional<QuotaWindow> window_from_columns(SQLite::Statement& statement, int pct, int resets) {
   auto percent = real_column(statement, pct);
@@ -142,6 +156,7 @@ std::optional<GuardState> guard_from_columns(SQLite::Statement& statement, int f
   g.spend_computed_ms = int_column(statement, i++);
   g.override_until_ms = int_column(statement, i++);
   g.override_reason = text_column(statement, i++).value_or("");
+  g.budget_config_keys = text_column(statement, i++);
   return g;
 }
 
@@ -161,10 +176,9 @@ constexpr const char* k_overall_level_sql =
 
 } // namespace
 
-QuotaLevel GuardState::quota_level_at(EpochMs now, const Thresholds& thresholds, int check_interval_seconds) const {
-  if (!observation || !quota_observed_ms || !observation->has_windows()) return QuotaLevel::unknown;
-  return effective_level(quota_observed_ms, observation_level(*observation, thresholds, now), now,
-                         check_interval_seconds);
+QuotaStanding GuardState::quota_standing_at(EpochMs now, const QuotaSettings& settings) const {
+  if (!observation || !quota_observed_ms || !observation->has_windows()) return {};
+  return quota_standing(settings, quota_observed_ms, observation->five_hour, observation->seven_day, now);
 }
 
 std::optional<GuardState> QuotaRows::guard() const {
@@ -268,15 +282,17 @@ void QuotaRows::save_note(const std::string& note, EpochMs now) {
   }
 }
 
-void QuotaRows::save_budget_state(QuotaLevel budget_level, const std::string& detail_json, EpochMs now) {
+void QuotaRows::save_budget_state(QuotaLevel budget_level, const std::string& detail_json,
+                                  const std::string& config_keys_json, EpochMs now) {
   try {
     SQLite::Database& db = StoreAccess::db(m_store);
     ensure_guard_row(db, now);
     SQLite::Statement statement(db, "UPDATE guard_state SET computed_ms = ?1, budget_level = ?2, budget_detail = ?3, "
-                                    "budget_computed_ms = ?1 WHERE id = 1");
+                                    "budget_computed_ms = ?1, budget_config_keys = ?4 WHERE id = 1");
     statement.bind(1, static_cast<int64_t>(now));
     statement.bind(2, std::string(to_string(budget_level)));
     statement.bind(3, detail_json);
+    statement.bind(4, config_keys_json);
     statement.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
   } catch (const SQLite::Exception& e) {

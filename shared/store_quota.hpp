@@ -3,6 +3,7 @@
 #pragma once
 
 #include "quota.hpp"
+#include "quota_settings.hpp"
 #include "store.hpp"
 
 #include <optional>
@@ -30,6 +31,7 @@ struct GuardState {
   // Budgets (issue 7): the tightest budget's level and a JSON document per budget.
   std::optional<QuotaLevel> budget_level;
   std::optional<std::string> budget_detail;
+  std::optional<std::string> budget_config_keys; // JSON {project: config_key()} the detail was computed from
 
   // Spend (issue 5's ingest): today's spend and the burn rate, when an ingest computed them.
   std::optional<double> today_usd;
@@ -41,9 +43,9 @@ struct GuardState {
   std::optional<EpochMs> override_until_ms;
   std::string override_reason;
 
-  // The quota level as of `now` with the reader's own thresholds: unknown when there is no observation or
-  // it is older than twice check_interval; a window whose reset time passed counts as 0 %.
-  QuotaLevel quota_level_at(EpochMs now, const Thresholds& thresholds, int check_interval_seconds) const;
+  // The quota level as of `now` for the reader's own settings (thresholds, check interval, quota.stale):
+  // see assess_quota. Unknown without an observation or with the quota disabled.
+  QuotaStanding quota_standing_at(EpochMs now, const QuotaSettings& settings) const;
 };
 
 // Why there is no quota data: stored in guard_state.quota_note, explained by tw usage and the statusline.
@@ -90,8 +92,10 @@ public:
   // Inside Store::write: records why there is no quota data (keeps the last observation).
   void save_note(const std::string& note, EpochMs now);
 
-  // Inside Store::write (issue 7): the budgets' level and detail; recomputes the overall level.
-  void save_budget_state(QuotaLevel budget_level, const std::string& detail_json, EpochMs now);
+  // Inside Store::write (issue 7): the budgets' level, detail and the config keys they were computed from;
+  // recomputes the overall level.
+  void save_budget_state(QuotaLevel budget_level, const std::string& detail_json, const std::string& config_keys_json,
+                         EpochMs now);
   // Inside Store::write (issue 5's ingest): today's spend and burn rate.
   void save_spend(double today_usd, EpochMs today_start_ms, std::optional<double> burn_usd_per_hour, EpochMs now);
 

@@ -79,8 +79,8 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     } else {
       for (const Budget& b : config.budgets) statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
     }
-    const QuotaLevel quota_level =
-        guard ? guard->quota_level_at(now, quota.thresholds, quota.check_interval_s) : QuotaLevel::unknown;
+    const QuotaStanding standing = guard ? guard->quota_standing_at(now, quota) : QuotaStanding{};
+    const QuotaLevel quota_level = standing.level;
     const bool override_active = guard && guard->override_until_ms && *guard->override_until_ms > now;
 
     if (options->json) {
@@ -106,6 +106,8 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
                       {"critical", quota.thresholds.critical}};
       if (guard && guard->observation) {
         out["quota"]["summary"] = quota_summary(guard->observation->five_hour, guard->observation->seven_day, now);
+        out["quota"]["age_seconds"] = standing.age_ms / 1000;
+        out["quota"]["held"] = standing.held;
       }
       out["override"] = override_active ? nlohmann::json{{"until", format_iso_utc(*guard->override_until_ms)},
                                                          {"reason", guard->override_reason}}
@@ -139,7 +141,9 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     }
     ctx.out << "Plan quota: " << level_word(quota_level);
     if (guard && guard->observation && guard->observation->has_windows()) {
-      ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << ")";
+      ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << "; read "
+              << format_age(standing.age_ms) << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "")
+              << ")";
     } else {
       ctx.out << " (no quota data: tw usage --refresh)";
     }

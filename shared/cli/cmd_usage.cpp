@@ -101,8 +101,8 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
     if (Store* store = ctx.existing_store()) guard = QuotaRows(*store).guard();
     const EpochMs now = ctx.clock.now_ms();
     const std::optional<QuotaObservation> observation = guard ? guard->observation : std::nullopt;
-    const QuotaLevel level = guard ? guard->quota_level_at(now, settings.thresholds, settings.check_interval_s)
-                                   : QuotaLevel::unknown;
+    const QuotaStanding standing = guard ? guard->quota_standing_at(now, settings) : QuotaStanding{};
+    const QuotaLevel level = standing.level;
     const bool stale = observation && is_stale(observation->observed_ms, now, settings.check_interval_s);
 
     if (options->json) {
@@ -110,6 +110,8 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
                                        : nlohmann::json::object();
       out["state"] = std::string(to_string(level));
       out["stale"] = stale;
+      out["held"] = standing.held;
+      out["stale_policy"] = std::string(to_string(settings.stale));
       out["age_seconds"] = observation ? nlohmann::json((now - observation->observed_ms) / 1000) : nlohmann::json();
       out["thresholds"] = {{"warn", settings.thresholds.warn}, {"critical", settings.thresholds.critical}};
       out["note"] = guard && !guard->quota_note.empty() ? nlohmann::json(guard->quota_note) : nlohmann::json();
@@ -161,9 +163,14 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
     }
     ctx.out << "Last checked: " << format_age(now - observation->observed_ms) << " ("
             << to_string(observation->source) << ")";
-    if (stale) ctx.out << "; stale: older than twice quota.check_interval, so the state is UNKNOWN";
+    if (stale && standing.held) {
+      ctx.out << "; stale (older than twice quota.check_interval): held as a lower bound on its window until the "
+                 "window resets (quota.stale hold); tw usage --refresh reads it again";
+    } else if (stale) {
+      ctx.out << "; stale: older than twice quota.check_interval, so the state is UNKNOWN";
+    }
     ctx.out << "\n";
-    if (!stale) {
+    if (!stale || standing.held) {
       ctx.out << "State: " << upper(to_string(level)) << " (warn at " << percent_text(settings.thresholds.warn)
               << ", critical at " << percent_text(settings.thresholds.critical) << ")\n";
     }

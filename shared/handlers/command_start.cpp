@@ -92,12 +92,14 @@ Decision prompt_submit(HookCall& call) {
   store.write([&] {
     store.upsert_session(call.session_row());
     store.record_event(row, on_conflict);
-    // A stale quota state is UNKNOWN: the gates allow, and the user hears it once per stale observation.
+    // A stale reading that no longer holds (quota.stale open, or its window reset) leaves the state UNKNOWN:
+    // the gates allow, and the user hears it once per stale observation.
     QuotaRows rows(store);
     auto guard = quota.enabled ? rows.guard() : std::nullopt;
     const EpochMs now = call.clock.now_ms();
     if (guard && guard->observation && guard->observation->has_windows() &&
-        is_stale(*guard->quota_observed_ms, now, quota.check_interval_s) && rows.claim_unknown_warning(now)) {
+        is_stale(*guard->quota_observed_ms, now, quota.check_interval_s) &&
+        guard->quota_standing_at(now, quota).level == QuotaLevel::unknown && rows.claim_unknown_warning(now)) {
       stale = std::move(guard);
     }
   });

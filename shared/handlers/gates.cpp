@@ -9,6 +9,7 @@
 #include "store_impl.hpp"
 #include "store_quota.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tw {
@@ -63,55 +64,98 @@ void record_action(HookCall& call, Store& store, const char* name, const std::st
   store.record_event(row, OnConflict::keep);
 }
 
-// Claims the pending notices for this hook (one hook delivers each) and adds them to the decision: as
-// context for the main agent when notify_managers is on, and as a message to the user.
-void deliver_notices(HookCall& call, Store& store, const Config& config, Decision& decision) {
-  GuardRows rows(store);
-  std::vector<Notice> pending = rows.pending(); // a read first: no write transaction when nothing waits
-  if (pending.empty()) return;
-  bool claimed = false;
-  store.write([&] {
-    pending = rows.pending();
-    if (!pending.empty()) claimed = rows.claim(pending.back().seq, call.header.session_id, call.clock.now_ms());
-  });
-  if (!claimed) return;
+// The facts for this hook's project, re-evaluated first when its config files changed since they were
+// computed (or were never computed for it): a config change takes effect at this hook call.
+GuardFile current_facts(HookCall& call, Store& store, GuardFile facts, const ProjectConfig& project) {
+  auto known = facts.config_keys.find(project.project_dir);
+  if (known != facts.config_keys.end() && known->second == project.key) return facts;
+  const EpochMs now = call.clock.now_ms();
+  store.write([&] { refresh_budget_state(store, {project}, now, BudgetScopeOfRefresh::these_projects); });
+  publish_guard(store, call.db_path(), now);
+  return guard_facts(store, now);
+}
+
+// Tells this session's main agent each subject whose level differs from what it was last told (one claim
+// per session and subject, atomic: two hooks of one session at once never tell twice), as context for the
+// main agent when notify_managers is on, and as a message to the user.
+void deliver_notices(HookCall& call, const GuardFile& facts, const Config& config, const QuotaSettings& quota,
+                     Decision& decision) {
+  const std::string& session = call.header.session_id;
+  if (!call.header.agent_id.empty() || session.empty()) return;
+  const EpochMs now = call.clock.now_ms();
+  const auto subjects = session_subjects(facts, config, quota, session, call.project_dir(), now);
+  const auto told = facts.told.find(session);
+  const ToldLevels nothing;
+  if (untold_subjects(subjects, told == facts.told.end() ? nothing : told->second).empty()) return;
   std::string text;
-  for (const Notice& notice : pending) text += (text.empty() ? "" : "\n") + notice.text;
+  Store& store = call.store(); // opened only now: there is something to tell
+  store.write([&] {
+    GuardRows rows(store);
+    const ToldLevels told_now = rows.told(session);
+    for (const SubjectLevel& subject : untold_subjects(subjects, told_now)) {
+      text += (text.empty() ? "" : "\n") + notice_text(subject, facts, config, quota, now);
+      rows.set_told(session, subject.subject, subject.level, now);
+    }
+    // A subject that is gone (a removed budget) is forgotten without a word.
+    for (const auto& [subject, level] : told_now) {
+      const bool current = std::any_of(subjects.begin(), subjects.end(),
+                                       [&](const SubjectLevel& s) { return s.subject == subject; });
+      if (!current && subject != "quota") rows.set_told(session, subject, QuotaLevel::ok, now);
+    }
+  });
+  publish_guard(store, call.db_path(), now);
+  if (text.empty()) return;
   if (config.quota.notify_managers) {
     decision.additional_context += (decision.additional_context.empty() ? "" : "\n") + text;
   }
   decision.system_message += (decision.system_message.empty() ? "" : "\n") + text;
-  publish_guard(store, call.db_path(), call.clock.now_ms());
 }
 
 struct GateState {
-  Config config;
+  ProjectConfig project;
   QuotaSettings quota;
   std::optional<GuardState> guard;
   bool overridden = false;
+  const Config& config() const { return project.config; }
 };
 
 GateState gate_state(HookCall& call, Store& store) {
-  GateState state{load_config(call.paths, ConfigScope::user_and_project), {}, {}, false};
-  state.quota = quota_settings(call.env, state.config);
+  GateState state{load_project_config(call.paths.user_config, call.project_dir()), {}, {}, false};
+  state.quota = quota_settings(call.env, state.project.config);
   state.guard = QuotaRows(store).guard(); // the override is one of its columns
   state.overridden = state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
   return state;
 }
 
 bool quota_critical(const GateState& state, EpochMs now) {
-  return state.quota.enabled && state.guard &&
-         state.guard->quota_level_at(now, state.quota.thresholds, state.quota.check_interval_s) == QuotaLevel::critical;
+  return state.guard && state.guard->quota_standing_at(now, state.quota).level == QuotaLevel::critical;
+}
+
+// "5-hour window at 95% (resets in ...), critical at 90%; read 4 minutes ago, held ...": the figures, the
+// reading's age, and the way out when the reading is old.
+std::string quota_reason(const std::optional<QuotaWindow>& five_hour, const std::optional<QuotaWindow>& seven_day,
+                         const QuotaStanding& standing, const QuotaSettings& quota, EpochMs now) {
+  std::string text = quota_summary(five_hour, seven_day, now) + ", critical at " + percent_text(quota.thresholds.critical) +
+                     "; read " + format_age(standing.age_ms);
+  if (standing.held) text += ", held as a lower bound until its window resets";
+  return text + ". `tw usage --refresh` reads it again: a lower reading reopens the gates";
 }
 
 std::string quota_text(const GateState& state, EpochMs now) {
   const auto& observation = state.guard->observation;
-  return quota_summary(observation->five_hour, observation->seven_day, now) + ", critical at " +
-         percent_text(state.quota.thresholds.critical);
+  return quota_reason(observation->five_hour, observation->seven_day, state.guard->quota_standing_at(now, state.quota),
+                      state.quota, now);
 }
 
 std::optional<QuotaWindow> five_hour_of(const GateState& state) {
   return state.guard && state.guard->observation ? state.guard->observation->five_hour : std::nullopt;
+}
+
+// Notices ride on the gate's decision: the facts for this project (re-evaluated when its config changed).
+void deliver_after_gate(HookCall& call, Store& store, const GateState& state, Decision& decision) {
+  const EpochMs now = call.clock.now_ms();
+  const GuardFile facts = current_facts(call, store, guard_facts(store, now), state.project);
+  deliver_notices(call, facts, state.config(), state.quota, decision);
 }
 
 } // namespace
@@ -131,13 +175,13 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
     store.write([&] { record_action(call, store, "spawn_denied", key, reason); });
     return decision;
   };
-  if (state.config.quota.block_spawns_on_critical && quota_critical(state, now)) {
+  if (state.config().quota.block_spawns_on_critical && quota_critical(state, now)) {
     return deny("tokenwarden: new subagents are denied while the plan quota is critical (" + quota_text(state, now) +
                 "). Finish the work in this agent or wait for the reset. " + override_hint());
   }
 
-  if (state.config.budgets.empty()) {
-    deliver_notices(call, store, state.config, decision);
+  if (state.config().budgets.empty()) {
+    deliver_after_gate(call, store, state, decision);
     return decision;
   }
   BudgetScope scope;
@@ -149,9 +193,9 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
   scope.model = requested_model;
   scope.stage = current_stage(call, store);
   scope.project = call.project_dir();
-  BudgetBook book(store, state.config, now, five_hour_of(state));
+  BudgetBook book(store, state.config(), now, five_hour_of(state));
   std::optional<BudgetStatus> warned;
-  for (const Budget& budget : state.config.budgets) {
+  for (const Budget& budget : state.config().budgets) {
     if (!budget_applies(budget, scope)) continue;
     const double estimate = book.spawn_estimate(scope.agent_type, requested_model, budget.unit);
     BudgetStatus status = book.status(budget, call.header.session_id, estimate);
@@ -164,7 +208,7 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
   }
   if (warned) {
     // Opt-in downshift: the spawn asked for (or inherits) a model a rule names, and a budget is at warn.
-    for (const DownshiftRule& rule : state.config.downshift) {
+    for (const DownshiftRule& rule : state.config().downshift) {
       if (requested_model.empty() || requested_model.find(rule.from) == std::string::npos) continue;
       nlohmann::json input = tool_input;
       input["model"] = rule.to;
@@ -176,7 +220,7 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
       break;
     }
   }
-  deliver_notices(call, store, state.config, decision);
+  deliver_after_gate(call, store, state, decision);
   return decision;
 }
 
@@ -194,12 +238,12 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
     store.write([&] { record_action(call, store, "prompt_blocked", key, reason); });
     return decision;
   };
-  if (quota_critical(state, now)) {
+  if (state.config().quota.block_prompts_on_critical && quota_critical(state, now)) {
     return block("tokenwarden: the plan quota is critical (" + quota_text(state, now) +
                  "); this prompt was not sent. " + override_hint());
   }
-  if (state.config.budgets.empty()) {
-    deliver_notices(call, store, state.config, decision);
+  if (state.config().budgets.empty()) {
+    deliver_after_gate(call, store, state, decision);
     return decision;
   }
   BudgetScope scope;
@@ -208,8 +252,8 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
   scope.command = command;
   scope.stage = current_stage(call, store);
   scope.project = call.project_dir();
-  BudgetBook book(store, state.config, now, five_hour_of(state));
-  for (const Budget& budget : state.config.budgets) {
+  BudgetBook book(store, state.config(), now, five_hour_of(state));
+  for (const Budget& budget : state.config().budgets) {
     if (budget.enforcement != Enforcement::block || !budget_applies(budget, scope)) continue;
     const BudgetStatus status = book.status(budget, call.header.session_id);
     if (status.blocks()) {
@@ -218,45 +262,56 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
                    override_hint());
     }
   }
-  deliver_notices(call, store, state.config, decision);
+  deliver_after_gate(call, store, state, decision);
   return decision;
 }
 
 namespace {
 
 struct StopCheck {
-  std::optional<GuardFile> file;
-  std::optional<Config> config; // loaded only when something may apply
-  std::string reason;           // set when the session must stop
+  std::optional<GuardFile> file; // the facts for this project (nothing: no state, or an override is on)
+  std::optional<ProjectConfig> project;
+  QuotaSettings quota;
+  std::string reason;            // set when the session must stop
 };
 
-// Whether this session must stop: from guard.json, and the config only when the file says something may apply.
-StopCheck check_stop(HookCall& call, bool want_config) {
+// Whether this session must stop: from guard.json alone unless something may apply; then the config decides
+// (its thresholds, switches and quota.stale are the reader's own), after re-evaluating the budgets when the
+// config files changed since the facts were computed.
+StopCheck check_stop(HookCall& call) {
   StopCheck check;
   if (usage_ignored(call.env)) return check;
   check.file = read_guard_file(guard_file_path(call.db_path()));
   if (!check.file) return check;
-  const GuardFile& file = *check.file;
   const EpochMs now = call.clock.now_ms();
-  if (file.override_value && file.override_value->active_at(now)) {
+  if (check.file->override_value && check.file->override_value->active_at(now)) {
     check.file.reset();
     return check;
   }
-  for (const StopOrder& stop : file.stops) {
-    const bool project = stop.project.empty() || stop.project == call.project_dir();
+  const GuardFile& file = *check.file;
+  const bool facts_only_keys = !file.quota_observed_ms && file.stops.empty() && file.budgets.empty() && file.told.empty();
+  if (facts_only_keys && file.config_keys.empty()) return check;
+  // Two stat() calls tell whether the config files changed since this project's facts were computed.
+  auto known = file.config_keys.find(call.project_dir());
+  const bool changed = known == file.config_keys.end() ||
+                       known->second != config_key(call.paths.user_config, call.paths.project_config);
+  if (!changed && facts_only_keys) return check;
+  check.project = load_project_config(call.paths.user_config, call.project_dir());
+  if (changed) check.file = current_facts(call, call.store(), *check.file, *check.project);
+  check.quota = quota_settings(call.env, check.project->config);
+  // The facts of this project once it has its own; until then those of the user config alone.
+  const bool own = check.file->config_keys.count(call.project_dir()) > 0;
+  for (const StopOrder& stop : check.file->stops) {
+    const bool project = own ? stop.project == call.project_dir() : stop.project.empty();
     if (project && (stop.session_id.empty() || stop.session_id == call.header.session_id)) {
       check.reason = stop.reason + " " + override_hint();
       return check;
     }
   }
-  if (!want_config && !file.quota_observed_ms) return check;
-  // Something may apply: the config decides (quota thresholds and switches are the reader's own).
-  check.config = load_config(call.paths, ConfigScope::user_and_project);
-  const QuotaSettings quota = quota_settings(call.env, *check.config);
-  if (quota.enabled && check.config->quota.auto_stop_on_critical &&
-      file.quota_level(now, quota.thresholds, quota.check_interval_s) == QuotaLevel::critical) {
-    check.reason = "tokenwarden: the plan quota is critical (" + quota_summary(file.five_hour, file.seven_day, now) +
-                   ", critical at " + percent_text(quota.thresholds.critical) +
+  const QuotaStanding standing = check.file->quota_standing_at(now, check.quota);
+  if (check.project->config.quota.auto_stop_on_critical && standing.level == QuotaLevel::critical) {
+    check.reason = "tokenwarden: the plan quota is critical (" +
+                   quota_reason(check.file->five_hour, check.file->seven_day, standing, check.quota, now) +
                    "): this session stops now, every agent with it. " + override_hint();
   }
   return check;
@@ -265,7 +320,7 @@ StopCheck check_stop(HookCall& call, bool want_config) {
 } // namespace
 
 Decision gate_returning_agent(HookCall& call) {
-  const StopCheck check = check_stop(call, false);
+  const StopCheck check = check_stop(call);
   if (check.reason.empty()) return {};
   Decision decision;
   decision.block = true;
@@ -279,23 +334,21 @@ Decision gate_returning_agent(HookCall& call) {
 
 Decision gate_tool_call(HookCall& call) {
   const bool main_agent = call.header.agent_id.empty();
-  StopCheck check = check_stop(call, false);
-  if (!check.file) return {};
-  const bool notices = main_agent && check.file->notice_seq > 0;
-  const std::string& reason = check.reason;
-  if (reason.empty() && !notices) return {};
+  StopCheck check = check_stop(call);
+  if (!check.file || !check.project) return {};
   Decision decision;
-  if (!reason.empty()) {
+  if (!check.reason.empty()) {
     decision.permission = Permission::deny;
-    decision.permission_reason = reason;
+    decision.permission_reason = check.reason;
     decision.stop_session = true;
-    decision.stop_reason = reason;
+    decision.stop_reason = check.reason;
     Store& store = call.store();
-    store.write([&] { record_action(call, store, "session_stopped", call.header.session_id, reason); });
+    store.write([&] { record_action(call, store, "session_stopped", call.header.session_id, check.reason); });
     return decision;
   }
-  const Config config = check.config ? *check.config : load_config(call.paths, ConfigScope::user_and_project);
-  deliver_notices(call, call.store(), config, decision);
+  if (!main_agent) return {};
+  // SQLite only when this session has something it was not told (guard.json says what it was told).
+  deliver_notices(call, *check.file, check.project->config, check.quota, decision);
   return decision;
 }
 

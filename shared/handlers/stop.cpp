@@ -2,7 +2,10 @@
 // the floor: it works from the scanned header only and never builds a tree of tool_input.
 #include "handlers/hook_call.hpp"
 
+#include "guard.hpp"
 #include "handlers/gates.hpp"
+
+#include <filesystem>
 
 namespace tw {
 
@@ -20,7 +23,10 @@ Decision handle_stop(HookCall& call, std::string_view document) {
   store.write([&] {
     store.upsert_session(session);
     store.record_event(row, OnConflict::keep);
+    GuardRows(store).forget_told(call.header.session_id, session.ended_ms.value_or(0));
   });
+  // guard.json says what each session was told: an ended session leaves it.
+  if (std::filesystem::exists(guard_file_path(call.db_path()))) publish_guard(store, call.db_path(), call.clock.now_ms());
   return {};
 }
 

@@ -657,7 +657,7 @@ def s_quota_critical_spawn_denied(ctx):
     with ctx.sandbox(quota=True) as sb:
         # Only the spawn gate may act: with auto_stop_on_critical tw-stop would stop the session on this very
         # Agent call. (The prompt gate blocks at CRITICAL, so the quota turns critical after the prompt.)
-        sb.project_config({"quota": {"auto_stop_on_critical": False}})
+        sb.user_config({"quota": {"auto_stop_on_critical": False}})  # a project may not loosen enforcement
         sb.refresh_quota(five_hour=10, seven_day=20)
         proc = sb.start_print("[[mock:gate_spawn]] wait for the test, then delegate", "run")
         wait_gate(sb, proc, "waiting")
@@ -780,7 +780,7 @@ def count_in_messages(request: dict, needle: str) -> int:
 def s_quota_critical_switches_off(ctx):
     """block_spawns_on_critical and auto_stop_on_critical off: at CRITICAL mid-turn the spawn runs and nothing is stopped."""
     with ctx.sandbox(quota=True) as sb:
-        sb.project_config({"quota": {"block_spawns_on_critical": False, "auto_stop_on_critical": False}})
+        sb.user_config({"quota": {"block_spawns_on_critical": False, "auto_stop_on_critical": False}})
         sb.refresh_quota(five_hour=10, seven_day=20)
         proc = sb.start_print("[[mock:gate_spawn]] wait for the test, then delegate", "run")
         wait_gate(sb, proc, "waiting")

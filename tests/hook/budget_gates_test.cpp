@@ -137,8 +137,16 @@ TEST_CASE("gates: at quota CRITICAL a spawn is denied, a prompt blocked, and any
   CHECK(events.out.find("prompt_blocked") != std::string::npos);
   CHECK(events.out.find("session_stopped") != std::string::npos);
 
-  // The switches are the reader's config: auto-stop off leaves tool calls alone, spawn blocking off allows spawns.
+  // A project's config (it arrives with a cloned repository) may not loosen enforcement: ignored.
   box.config({{"quota", {{"auto_stop_on_critical", false}, {"block_spawns_on_critical", false}}}});
+  CHECK(output(box.hook("tw-stop", tool_call("s1")))["continue"] == false);
+  CHECK(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_2")).out.find("deny") != std::string::npos);
+  CHECK(box.tw({"config", "check"}).out.find("may tighten enforcement, not loosen it") != std::string::npos);
+  // The switches are the reader's user config: auto-stop off leaves tool calls alone, spawn blocking off
+  // allows spawns.
+  box.config(Json::object());
+  spit(box.home / ".config/tokenwarden/config.json",
+       Json{{"quota", {{"auto_stop_on_critical", false}, {"block_spawns_on_critical", false}}}}.dump());
   CHECK(box.hook("tw-stop", tool_call("s1")).out.find("\"continue\"") == std::string::npos);
   CHECK(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_2")).out.find("deny") == std::string::npos);
 }
@@ -154,7 +162,7 @@ TEST_CASE("gates: a crossing into WARN is told once, to the main agent and the u
   const Json told = output(box.hook("tw-stop", tool_call("s1")));
   CHECK(told.value("continue", true));
   const std::string context = told["hookSpecificOutput"]["additionalContext"];
-  CHECK(context.find("now warn") != std::string::npos);
+  CHECK(context.find("now WARN") != std::string::npos);
   CHECK(context.find("85%") != std::string::npos);
   CHECK(told["systemMessage"] == context);
   // Once: the next calls and a spawn (allowed at WARN) print nothing.
@@ -163,10 +171,10 @@ TEST_CASE("gates: a crossing into WARN is told once, to the main agent and the u
   // Back down is a crossing too.
   box.quota(20);
   const Json down = output(box.hook("tw-command-start", prompt("s1", "next")));
-  CHECK(down["hookSpecificOutput"]["additionalContext"].get<std::string>().find("now ok") != std::string::npos);
+  CHECK(down["hookSpecificOutput"]["additionalContext"].get<std::string>().find("back to OK") != std::string::npos);
 }
 
-TEST_CASE("gates: TOKENWARDEN_IGNORE_USAGE and tw override turn them off; an expired override does not",
+TEST_CASE("gates: TOKENWARDEN_IGNORE_USAGE and tw override turn them off, an expired override does not",
           "[budgets][gates]") {
   Box box;
   box.quota(97);
@@ -309,4 +317,89 @@ TEST_CASE("budgets: a project's stop_running budget stops that project's session
   const Json stop = output(box.hook("tw-stop", tool_call("s9", "a-sub")));
   CHECK(stop["continue"] == false);
   CHECK(stop["stopReason"].get<std::string>().find("team-day") != std::string::npos);
+}
+
+TEST_CASE("gates: every session's main agent is told each crossing once, a later session is told the level",
+          "[budgets][gates]") {
+  Box box;
+  box.quota(50);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  CHECK(box.hook("tw-stop", tool_call("s2")).out.empty());
+  box.quota(85);
+  for (const std::string session : {"s1", "s2"}) {
+    const Json told = output(box.hook("tw-stop", tool_call(session)));
+    INFO(session);
+    CHECK(told["systemMessage"].get<std::string>().find("now WARN") != std::string::npos);
+    CHECK(box.hook("tw-stop", tool_call(session)).out.empty());
+  }
+  // A session that starts after the crossing is told the current level once.
+  CHECK(output(box.hook("tw-command-start", prompt("s3", "hello")))["systemMessage"].get<std::string>().find(
+            "now WARN") != std::string::npos);
+  CHECK(box.hook("tw-stop", tool_call("s3")).out.empty());
+  // Two hooks of one session at once tell it once.
+  std::vector<Run> runs(8);
+  std::vector<std::thread> threads;
+  for (auto& run : runs) threads.emplace_back([&] { run = box.hook("tw-stop", tool_call("s4")); });
+  for (auto& thread : threads) thread.join();
+  int told = 0;
+  for (const Run& run : runs) told += run.out.find("now WARN") != std::string::npos;
+  CHECK(told == 1);
+  // An ended session is forgotten: guard.json stops listing it.
+  box.hook("tw-stop", {{"session_id", "s4"}, {"hook_event_name", "SessionEnd"}, {"reason", "other"}});
+  const Json guard = Json::parse(slurp(box.state / "guard.json"));
+  CHECK(guard["told"].contains("s1"));
+  CHECK_FALSE(guard["told"].contains("s4"));
+}
+
+TEST_CASE("gates: a notice tells the newest level in words of the config in force, none for a removed budget",
+          "[budgets][gates]") {
+  Box box;
+  box.quota(50);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+  // Three crossings before the session's next hook: it hears the newest level once.
+  box.quota(85);
+  box.quota(95, "s-other");
+  box.quota(86);
+  const std::string told = output(box.hook("tw-command-start", prompt("s1", "next")))["systemMessage"];
+  CHECK(told.find("now WARN") != std::string::npos);
+  CHECK(told.find("CRITICAL") == std::string::npos);
+  // Equal to what it was last told: nothing.
+  box.quota(87);
+  CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
+
+  // With the quota disabled there is nothing to tell, and never "new subagents are denied".
+  spit(box.home / ".config/tokenwarden/config.json", R"({"quota": {"enabled": false}})");
+  box.quota(95);
+  const Run off = box.hook("tw-stop", tool_call("s2"));
+  CHECK(off.out.find("denied") == std::string::npos);
+  CHECK(off.out.find("quota") == std::string::npos);
+
+  // A budget at WARN is told; once removed from the config, it is not told to anyone else.
+  fs::remove(box.home / ".config/tokenwarden/config.json");
+  box.config({{"budgets", {{{"name", "daily"}, {"window", "day"}, {"tokens", 1000}}}}});
+  box.spend("s5", "work", {850});
+  const std::string budget = output(box.hook("tw-stop", tool_call("s5")))["systemMessage"];
+  INFO(budget << "\n" << slurp(box.state / "guard.json"));
+  CHECK(budget.find("budget \"daily\" (day): 850 of 1,000 tokens (85%) is now WARN") != std::string::npos);
+  CHECK(budget.find("now WARN") != std::string::npos);
+  CHECK(budget.find("Nothing is blocked yet") != std::string::npos);
+  box.config(Json::object());
+  const Run removed = box.hook("tw-stop", tool_call("s6"));
+  CHECK(removed.out.find("daily") == std::string::npos);
+}
+
+TEST_CASE("budgets: a stop ends with the budget that ordered it, at the next hook call after the config changed",
+          "[budgets][gates]") {
+  Box box;
+  const Json stopping = {{"budgets", {{{"name", "cap"}, {"window", "day"}, {"tokens", 1000}, {"stop_running", true}}}}};
+  box.config(stopping);
+  box.spend("s1", "big", {2000});
+  CHECK(output(box.hook("tw-stop", tool_call("s1", "a-sub")))["continue"] == false);
+  // The budget is deleted: no ingest runs, yet the next tool call of any session goes on.
+  box.config(Json::object());
+  CHECK(box.hook("tw-stop", tool_call("s1", "a-sub")).out.find("\"continue\"") == std::string::npos);
+  CHECK(box.hook("tw-stop", tool_call("s7", "a-sub")).out.find("\"continue\"") == std::string::npos);
+  // Put back (same size, a new mtime): it stops again at once.
+  box.config(stopping);
+  CHECK(output(box.hook("tw-stop", tool_call("s1", "a-sub")))["continue"] == false);
 }

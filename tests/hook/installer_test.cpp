@@ -111,7 +111,7 @@ TEST_CASE("install.sh from a fresh copy: builds, installs, wires, doctor passes,
   CHECK_THAT(removed.out, Catch::Contains("rm -f"));
 }
 
-TEST_CASE("install.sh --dry-run changes nothing; bad options are refused", "[slow]") {
+TEST_CASE("install.sh --dry-run changes nothing, bad options are refused", "[slow]") {
   InstallerFixture f;
   const auto dry = f.run("--dry-run");
   INFO(dry.out);

@@ -84,7 +84,7 @@ TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits
   CHECK(slurp(log).find(k_token) == std::string::npos);
 }
 
-TEST_CASE("the watchdog exits after idle_exit without sessions; tw daemon stop", "[quota][daemon]") {
+TEST_CASE("the watchdog exits after idle_exit without sessions, tw daemon stop", "[quota][daemon]") {
   Sandbox box;
   box.vars["TOKENWARDEN_TEST_INTERVALS"] = "idle=1,tick_ms=100";
   box.vars["TOKENWARDEN_CREDENTIALS"] = (box.dir.path / "none.json").string();

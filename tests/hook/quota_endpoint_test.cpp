@@ -116,7 +116,7 @@ TEST_CASE("tw usage --refresh: limits[]-only accounts and null buckets", "[quota
     INFO(run.out << run.err);
     CHECK(run.code == 0);
     CHECK(run.out.find("No quota data yet") != std::string::npos);
-    CHECK(guard_of(box.db)->quota_level_at(now_ms(), {}, 120) == tw::QuotaLevel::unknown);
+    CHECK(guard_of(box.db)->quota_standing_at(now_ms(), tw::QuotaSettings{}).level == tw::QuotaLevel::unknown);
   }
 }
 
@@ -354,6 +354,12 @@ TEST_CASE("tw usage edge cases: exactly 100 %, a reset in the past, invalid time
     CHECK(out.find("Weekly Opus:               10% (reset time unreadable: \"not-a-time\")\n") != std::string::npos);
     CHECK(out.find("Last checked: 30 seconds ago (statusline)\n") != std::string::npos);
     CHECK(out.find("State: CRITICAL") != std::string::npos);
+    // Stale (quota.stale hold, the default): the 5-hour reading holds until its window resets.
+    const std::string held = usage_at(now + 10 * 60000);
+    CHECK(held.find("stale (older than twice quota.check_interval): held as a lower bound") != std::string::npos);
+    CHECK(held.find("State: CRITICAL") != std::string::npos);
+    // quota.stale open: a stale reading says nothing.
+    spit(box.home / ".config/tokenwarden/config.json", R"({"quota": {"stale": "open"}})");
     const std::string later = usage_at(now + 10 * 60000);
     CHECK(later.find("stale: older than twice quota.check_interval, so the state is UNKNOWN") != std::string::npos);
     CHECK(later.find("State:") == std::string::npos);

@@ -140,7 +140,7 @@ TEST_CASE("the statusline always prints one line", "[quota][statusline]") {
   }
 }
 
-TEST_CASE("hook binaries never link libcurl; tw loads it only for a request", "[quota]") {
+TEST_CASE("hook binaries never link libcurl, tw loads it only for a request", "[quota]") {
   for (const char* hook : {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
     const Run run = run_program("/usr/bin/ldd", {bin(hook).string()}, {{"PATH", "/usr/bin:/bin"}});
     INFO(hook << ": " << run.out << run.err);
@@ -154,8 +154,9 @@ TEST_CASE("hook binaries never link libcurl; tw loads it only for a request", "[
   CHECK(slurp(bin("tw")).find("libcurl.so.4") != std::string::npos);
 }
 
-TEST_CASE("a stale quota state is UNKNOWN: hooks allow and warn once", "[quota][statusline]") {
+TEST_CASE("with quota.stale open a stale quota state is UNKNOWN: hooks allow and warn once", "[quota][statusline]") {
   Sandbox box;
+  spit(box.home / ".config/tokenwarden/config.json", R"({"quota": {"stale": "open"}})");
   const tw::EpochMs t0 = 1795490000000;
   render(box, statusline_input(45, 62), t0);
   auto prompt = [&](tw::EpochMs now, const std::string& id) {

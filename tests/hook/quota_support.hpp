@@ -2,6 +2,7 @@
 // scripted usage-endpoint stand-in (tests/quota/usage_stub.py) on 127.0.0.1.
 #pragma once
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -101,8 +102,8 @@ struct Run {
 // Runs a program with exactly `vars` as its environment, stdin from `input`. Blocks.
 inline Run run_program(const fs::path& program, const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& vars, const std::string& input = "") {
-  static int counter = 0;
-  const fs::path scratch = fs::temp_directory_path() / ("tw-quota-run-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  static std::atomic<int> counter{0};
+  const fs::path scratch = fs::temp_directory_path() / ("tw-quota-run-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
   spit(scratch.string() + ".in", input);
   const pid_t child = ::fork();
   if (child == 0) {

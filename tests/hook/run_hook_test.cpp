@@ -77,7 +77,7 @@ TEST_CASE("tw-pre-spawn records an Agent spawn request", "[hook][pre_spawn]") {
   CHECK(db.value("SELECT cwd FROM sessions WHERE session_id = " + q(payload["session_id"])) == payload["cwd"]);
 }
 
-TEST_CASE("tw-pre-spawn: the legacy Task name is a spawn; Skill is a skill start; other tools are ignored",
+TEST_CASE("tw-pre-spawn: the legacy Task name is a spawn, Skill is a skill start, other tools are ignored",
           "[hook][pre_spawn]") {
   HookSandbox sandbox;
   Json task = captured("PreToolUse.Agent.fg");
@@ -322,7 +322,7 @@ TEST_CASE("tw-command-start: a <task-notification> prompt is a background agent 
   CHECK(rows[0][1] == tag("status"));
 }
 
-TEST_CASE("tw-command-end: Stop ends the turn; StopFailure ends it failed with an error event",
+TEST_CASE("tw-command-end: Stop ends the turn, StopFailure ends it failed with an error event",
           "[hook][command_end]") {
   HookSandbox sandbox;
   Json stop = captured("Stop");
@@ -344,7 +344,7 @@ TEST_CASE("tw-command-end: Stop ends the turn; StopFailure ends it failed with a
   }
 }
 
-TEST_CASE("tw-stop: SessionEnd records the session's end; PreToolUse records nothing and opens no database",
+TEST_CASE("tw-stop: SessionEnd records the session's end, PreToolUse records nothing and opens no database",
           "[hook][stop]") {
   HookSandbox sandbox;
   Json end = captured("SessionEnd.other");

@@ -153,7 +153,7 @@ TEST_CASE("settings install: an empty file") {
   CHECK(fs::exists(f.local().string() + ".tokenwarden-backup"));
 }
 
-TEST_CASE("settings install twice: identical bytes; backup of the original; mode kept") {
+TEST_CASE("settings install twice: identical bytes, backup of the original, mode kept") {
   Fixture f;
   spit(f.local(), k_user_file);
   fs::permissions(f.local(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);

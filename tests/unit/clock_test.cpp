@@ -66,7 +66,7 @@ TEST_CASE("parse_iso_utc rejects what is not a timestamp", "[clock]") {
   }
 }
 
-TEST_CASE("FixedClock stays put until advanced; SystemClock is now", "[clock]") {
+TEST_CASE("FixedClock stays put until advanced, SystemClock is now", "[clock]") {
   FixedClock clock(1000);
   CHECK(clock.now_ms() == 1000);
   clock.advance_ms(500);

@@ -73,12 +73,12 @@ TEST_CASE("the project file is merged over the user file, key by key", "[config]
     "quota": {"warn_threshold": 70, "critical_threshold": 95, "enabled": false},
     "budgets": [{"name": "team", "window": "day", "usd": 20}]
   })");
-  write_file(files.project(), R"({"quota": {"warn_threshold": 75}, "start_of_week": "sunday", "ingest_interval": 30})");
+  write_file(files.project(), R"({"quota": {"warn_threshold": 65}, "start_of_week": "sunday", "ingest_interval": 30})");
   const Config config = load_config_files(files.user(), files.project());
   CHECK(config.problems.empty());
   CHECK(config.timezone == "UTC");               // user only
   CHECK(config.start_of_week == "sunday");       // project only
-  CHECK(config.quota.warn_threshold == 75);      // project wins
+  CHECK(config.quota.warn_threshold == 65);      // project wins (lower: stricter)
   CHECK(config.quota.critical_threshold == 95);  // user, untouched by the project's quota object
   CHECK_FALSE(config.quota.enabled);
   CHECK(config.ingest_interval == 30);
@@ -116,7 +116,7 @@ TEST_CASE("keys that decide where data goes are honoured in the user file only",
   CHECK(resolve_db_path(env, paths, config) == "/home/u/my.db");
 }
 
-TEST_CASE("malformed JSON names the file; the other file still applies", "[config]") {
+TEST_CASE("malformed JSON names the file, the other file still applies", "[config]") {
   ConfigFiles files;
   write_file(files.user(), R"({"timezone": "UTC"})");
   write_file(files.project(), R"({"timezone": "Europe/Paris",)");
@@ -157,7 +157,7 @@ TEST_CASE("a wrong type names the key and keeps the default", "[config]") {
   CHECK(config.statusline.segments.size() == 6);
 }
 
-TEST_CASE("an integral float is an integer; a group that is not an object is an error", "[config]") {
+TEST_CASE("an integral float is an integer, a group that is not an object is an error", "[config]") {
   ConfigFiles files;
   write_file(files.user(), R"({"quota": {"check_interval": 300.0}, "statusline": 5})");
   const Config config = load_config_files(files.user(), {});
@@ -313,4 +313,49 @@ TEST_CASE("budgets: each entry is validated and a bad one is named by file and k
   const auto typo = find("budgets[6].enforcment");
   REQUIRE(typo != config.problems.end());
   CHECK(typo->severity == ConfigProblem::Severity::warning);
+}
+
+TEST_CASE("a project's config may tighten enforcement, never loosen it", "[config]") {
+  ConfigFiles files;
+  SECTION("loosening keys in a project are ignored, each named with its file") {
+    write_file(files.project(), R"({"quota": {"enabled": false, "stale": "open", "block_prompts_on_critical": false,
+      "auto_stop_on_critical": false, "block_spawns_on_critical": false, "critical_threshold": 99, "warn_threshold": 70}})");
+    const Config config = load_config_files(files.user(), files.project());
+    CHECK(config.quota.enabled);
+    CHECK(config.quota.stale == StalePolicy::hold);
+    CHECK(config.quota.block_prompts_on_critical);
+    CHECK(config.quota.auto_stop_on_critical);
+    CHECK(config.quota.block_spawns_on_critical);
+    CHECK(config.quota.critical_threshold == 90); // raised above the default: ignored
+    CHECK(config.quota.warn_threshold == 70);     // lowered: honoured
+    std::vector<std::string> keys;
+    for (const auto& problem : config.problems) {
+      CHECK(problem.file == files.project().string());
+      CHECK(problem.severity == ConfigProblem::Severity::warning);
+      keys.push_back(problem.key);
+    }
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == std::vector<std::string>{"quota.auto_stop_on_critical", "quota.block_prompts_on_critical",
+                                           "quota.block_spawns_on_critical", "quota.critical_threshold",
+                                           "quota.enabled", "quota.stale"});
+  }
+  SECTION("the user config may set them; a project may only restate the strict value") {
+    write_file(files.user(), R"({"quota": {"enabled": false, "stale": "open", "block_prompts_on_critical": false,
+      "critical_threshold": 97}})");
+    write_file(files.project(), R"({"quota": {"stale": "hold", "critical_threshold": 95}})");
+    const Config config = load_config_files(files.user(), files.project());
+    CHECK(config.problems.empty());
+    CHECK_FALSE(config.quota.enabled);
+    CHECK(config.quota.stale == StalePolicy::hold);  // the project tightened it
+    CHECK_FALSE(config.quota.block_prompts_on_critical);
+    CHECK(config.quota.critical_threshold == 95);    // lower than the user's 97
+  }
+  SECTION("a bad quota.stale is an error naming the key") {
+    write_file(files.user(), R"({"quota": {"stale": "sometimes"}})");
+    const Config config = load_config_files(files.user(), files.project());
+    REQUIRE(config.problems.size() == 1);
+    CHECK(config.problems[0].key == "quota.stale");
+    CHECK(config.problems[0].severity == ConfigProblem::Severity::error);
+    CHECK(config.quota.stale == StalePolicy::hold);
+  }
 }

@@ -61,7 +61,7 @@ TEST_CASE("the full statusline line", "[render]") {
   }
 }
 
-TEST_CASE("colours follow the thresholds; NO_COLOR is plain", "[render]") {
+TEST_CASE("colours follow the thresholds, NO_COLOR is plain", "[render]") {
   struct Case {
     double percent;
     const char* code;

@@ -222,7 +222,7 @@ TEST_CASE("a statusLine that is not ours is kept unless replace is asked for") {
   }
 }
 
-TEST_CASE("a moved bin dir updates our commands in place; stale copies are dropped") {
+TEST_CASE("a moved bin dir updates our commands in place, stale copies are dropped") {
   const auto first = install("", local_options("/old/bin"));
   auto doc = Json::parse(first.text);
   // A stale entry from some older wiring: tw-stop on Stop.

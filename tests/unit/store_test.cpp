@@ -375,7 +375,7 @@ TEST_CASE("session queries: id prefix with LIKE wildcards escaped, and recent ac
   CHECK(store.sessions({}).size() == 3);
 }
 
-TEST_CASE("events come back in time order; last_event_per_hook reports each hook", "[store]") {
+TEST_CASE("events come back in time order, last_event_per_hook reports each hook", "[store]") {
   TempDir dir("tw-store");
   Store store = Store::open(dir.path() / "tw.db", StoreMode::hook);
   EventRow late = make_event("info", "late", 300);
@@ -395,7 +395,7 @@ TEST_CASE("events come back in time order; last_event_per_hook reports each hook
   CHECK(per_hook[1] == std::pair<std::string, EpochMs>{"tw-stop", 300});
 }
 
-TEST_CASE("a hook's connection leaves the WAL for tw; tw's checkpoint empties it", "[store]") {
+TEST_CASE("a hook's connection leaves the WAL for tw, tw's checkpoint empties it", "[store]") {
   TempDir dir("tw-store");
   const auto db = dir.path() / "tw.db";
   const std::filesystem::path wal = db.string() + "-wal";
