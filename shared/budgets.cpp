@@ -330,4 +330,20 @@ double BudgetBook::spawn_estimate(const std::string& agent_type, const std::stri
   return recent_tokens > 0 ? static_cast<double>(m_config.spawn_estimate) * recent_usd / recent_tokens : 0;
 }
 
+double BudgetBook::skill_estimate(const std::string& skill, BudgetUnit unit) {
+  std::vector<double> uses;
+  try {
+    SQLite::Statement statement(StoreAccess::db(m_store),
+                                std::string("SELECT SUM(") + (unit == BudgetUnit::tokens ? k_tokens_sql : "cost_usd") +
+                                    ") FROM usage_records WHERE skill = ?1 AND ts_ms >= ?2 "
+                                    "GROUP BY session_id, prompt_id ORDER BY MAX(ts_ms) DESC LIMIT 25");
+    statement.bind(1, skill);
+    statement.bind(2, static_cast<int64_t>(m_now - 30 * 24 * k_hour_ms));
+    while (statement.executeStep()) uses.push_back(statement.getColumn(0).getDouble());
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "estimating a skill's cost");
+  }
+  return uses.empty() ? 0 : median(uses);
+}
+
 } // namespace tw

@@ -78,6 +78,10 @@ public:
   // budgets price that at the median cost per token of the same spawns, else of all recent spend).
   double spawn_estimate(const std::string& agent_type, const std::string& model, BudgetUnit unit);
 
+  // What one more use of this skill is expected to cost, in the budget's unit: the median of its last uses
+  // (the spend of each prompt that used it, last 30 days), else 0 (unknown: the spend so far decides).
+  double skill_estimate(const std::string& skill, BudgetUnit unit);
+
   EpochMs now() const { return m_now; }
 
 private:

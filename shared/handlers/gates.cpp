@@ -75,6 +75,39 @@ GuardFile current_facts(HookCall& call, Store& store, GuardFile facts, const Pro
   return guard_facts(store, now);
 }
 
+// A gate that stood aside (an override, TOKENWARDEN_IGNORE_USAGE=1) leaves one warning event in the session's
+// tree, once per session and episode: guard.json lists what each session has been "told", the bypass included,
+// so tw-stop opens SQLite only for the first call of the episode.
+void record_bypass(HookCall& call, const std::optional<GuardFile>& file, const std::string& subject, const char* name,
+                   const std::string& reason) {
+  const std::string& session = call.header.session_id;
+  if (session.empty()) return;
+  if (file) {
+    const auto told = file->told.find(session);
+    if (told != file->told.end() && told->second.count(subject) > 0) return;
+  }
+  Store& store = call.store();
+  const EpochMs now = call.clock.now_ms();
+  store.write([&] {
+    GuardRows rows(store);
+    if (rows.told(session).count(subject) > 0) return;
+    store.upsert_session(call.session_row()); // tw-stop may be the first hook this session ran
+    record_action(call, store, name, subject, reason);
+    rows.set_told(session, subject, QuotaLevel::warn, now);
+  });
+  publish_guard(store, call.db_path(), now);
+}
+
+void record_ignore_usage(HookCall& call) {
+  record_bypass(call, read_guard_file(guard_file_path(call.db_path())), "ignore_usage", "usage_ignored",
+                "TOKENWARDEN_IGNORE_USAGE=1: every quota and budget gate is off for this session");
+}
+
+void record_override(HookCall& call, const std::optional<GuardFile>& file, const Override& value) {
+  record_bypass(call, file, "override:" + std::to_string(value.until_ms), "override_in_effect",
+                "tw override until " + format_iso_utc(value.until_ms).substr(0, 16) + "Z: " + value.reason);
+}
+
 // Tells this session's main agent each subject whose level differs from what it was last told (one claim
 // per session and subject, atomic: two hooks of one session at once never tell twice), as context for the
 // main agent when notify_managers is on, and as a message to the user.
@@ -100,7 +133,7 @@ void deliver_notices(HookCall& call, const GuardFile& facts, const Config& confi
     for (const auto& [subject, level] : told_now) {
       const bool current = std::any_of(subjects.begin(), subjects.end(),
                                        [&](const SubjectLevel& s) { return s.subject == subject; });
-      if (!current && subject != "quota") rows.set_told(session, subject, QuotaLevel::ok, now);
+      if (!current && subject.rfind("budget:", 0) == 0) rows.set_told(session, subject, QuotaLevel::ok, now);
     }
   });
   publish_guard(store, call.db_path(), now);
@@ -161,11 +194,17 @@ void deliver_after_gate(HookCall& call, Store& store, const GateState& state, De
 } // namespace
 
 Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
-  if (usage_ignored(call.env)) return {};
+  if (usage_ignored(call.env)) {
+    record_ignore_usage(call);
+    return {};
+  }
   Store& store = call.store();
   const GateState state = gate_state(call, store);
   Decision decision;
-  if (state.overridden) return decision;
+  if (state.overridden) {
+    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
+    return decision;
+  }
   const EpochMs now = call.clock.now_ms();
   const std::string key = call.text("tool_use_id").value_or(std::to_string(now));
   auto deny = [&](const std::string& reason) {
@@ -224,12 +263,58 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
   return decision;
 }
 
-Decision gate_prompt(HookCall& call, const std::string& command) {
-  if (usage_ignored(call.env)) return {};
+Decision gate_skill(HookCall& call, const nlohmann::json& tool_input) {
+  if (usage_ignored(call.env)) {
+    record_ignore_usage(call);
+    return {};
+  }
   Store& store = call.store();
   const GateState state = gate_state(call, store);
   Decision decision;
-  if (state.overridden) return decision;
+  if (state.overridden) {
+    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
+    return decision;
+  }
+  if (state.config().budgets.empty()) return decision;
+  const EpochMs now = call.clock.now_ms();
+  BudgetScope scope;
+  scope.kind = BudgetScope::Kind::spawn;
+  scope.session_id = call.header.session_id;
+  scope.command = prompt_command(store, call.header.session_id, call.header.prompt_id);
+  scope.skill = HookCall::text_in(tool_input, "skill").value_or(HookCall::text_in(tool_input, "command").value_or(""));
+  scope.stage = current_stage(call, store);
+  scope.project = call.project_dir();
+  BudgetBook book(store, state.config(), now, five_hour_of(state));
+  for (const Budget& budget : state.config().budgets) {
+    if (budget.enforcement != Enforcement::block || !budget_applies(budget, scope)) continue;
+    const double estimate = budget.filter.skill.empty() ? 0 : book.skill_estimate(scope.skill, budget.unit);
+    const BudgetStatus status = book.status(budget, call.header.session_id, estimate);
+    if (!status.blocks()) continue;
+    const std::string reason = "tokenwarden: the skill " + scope.skill + " is denied: " + status.describe() +
+                               " would reach the block threshold of " + percent_text(budget.block_at) + "." +
+                               resets_text(status, now) + " " + override_hint();
+    decision.permission = Permission::deny;
+    decision.permission_reason = reason;
+    decision.system_message = reason;
+    const std::string key = call.text("tool_use_id").value_or(std::to_string(now));
+    store.write([&] { record_action(call, store, "skill_denied", key, reason); });
+    return decision;
+  }
+  return decision;
+}
+
+Decision gate_prompt(HookCall& call, const std::string& command) {
+  if (usage_ignored(call.env)) {
+    record_ignore_usage(call);
+    return {};
+  }
+  Store& store = call.store();
+  const GateState state = gate_state(call, store);
+  Decision decision;
+  if (state.overridden) {
+    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
+    return decision;
+  }
   const EpochMs now = call.clock.now_ms();
   const std::string key = call.header.prompt_id.empty() ? std::to_string(now) : call.header.prompt_id;
   auto block = [&](const std::string& reason) {
@@ -280,11 +365,15 @@ struct StopCheck {
 // config files changed since the facts were computed.
 StopCheck check_stop(HookCall& call) {
   StopCheck check;
-  if (usage_ignored(call.env)) return check;
+  if (usage_ignored(call.env)) {
+    record_ignore_usage(call);
+    return check;
+  }
   check.file = read_guard_file(guard_file_path(call.db_path()));
   if (!check.file) return check;
   const EpochMs now = call.clock.now_ms();
   if (check.file->override_value && check.file->override_value->active_at(now)) {
+    record_override(call, check.file, *check.file->override_value);
     check.file.reset();
     return check;
   }

@@ -16,6 +16,10 @@ class HookCall;
 // so (allow + updatedInput). Records a guard event for every denial or rewrite.
 Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input);
 
+// PreToolUse on Skill: deny when a block budget that applies to the skill (a `skill` filter, or none) would
+// reach its block threshold with its spend so far plus the skill's median cost per use. Records the denial.
+Decision gate_skill(HookCall& call, const nlohmann::json& tool_input);
+
 // UserPromptSubmit: block at quota CRITICAL or over a block budget that applies to the prompt's command.
 Decision gate_prompt(HookCall& call, const std::string& command);
 

@@ -403,3 +403,92 @@ TEST_CASE("budgets: a stop ends with the budget that ordered it, at the next hoo
   box.config(stopping);
   CHECK(output(box.hook("tw-stop", tool_call("s1", "a-sub")))["continue"] == false);
 }
+
+namespace {
+
+// One use of a skill in a transcript: a prompt, the assistant's Skill call, then the skill's work (`tokens`
+// input tokens), then `tw ingest`.
+void skill_spend(const Box& box, const std::string& session, const std::string& skill, int tokens) {
+  static int serial = 0;
+  const fs::path file = box.projects / (session + ".jsonl");
+  std::string text = slurp(file);
+  const std::string when = tw::format_iso_utc(now_ms() - 1000);
+  const std::string n = std::to_string(++serial);
+  auto usage = [](int input) {
+    return Json{{"input_tokens", input}, {"output_tokens", 0}, {"cache_creation_input_tokens", 0},
+                {"cache_read_input_tokens", 0}};
+  };
+  text += Json{{"type", "user"}, {"promptId", "sp" + n}, {"sessionId", session}, {"timestamp", when}, {"uuid", "su" + n},
+               {"message", {{"role", "user"}, {"content", "use " + skill}}}}.dump() + "\n";
+  text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "sr" + n + "a"},
+               {"uuid", "sa" + n}, {"message", {{"id", "sm" + n + "a"}, {"role", "assistant"}, {"model", "claude-sonnet-4-5"},
+               {"content", {{{"type", "tool_use"}, {"id", "toolu_s" + n}, {"name", "Skill"}, {"input", {{"skill", skill}}}}}},
+               {"usage", usage(0)}}}}.dump() + "\n";
+  text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "sr" + n + "b"},
+               {"uuid", "sb" + n}, {"message", {{"id", "sm" + n + "b"}, {"role", "assistant"}, {"model", "claude-sonnet-4-5"},
+               {"content", Json::array()}, {"usage", usage(tokens)}}}}.dump() + "\n";
+  spit(file, text);
+  REQUIRE(box.tw({"ingest", "--quiet", box.projects.string()}).code == 0);
+}
+
+Json skill_call(const std::string& session, const std::string& skill, const std::string& id) {
+  return {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Skill"},
+          {"tool_input", {{"skill", skill}}}, {"tool_use_id", id}, {"cwd", "/tmp"}};
+}
+
+std::string denial(const Run& run) {
+  if (run.out.empty()) return "";
+  const Json doc = Json::parse(run.out);
+  return doc.contains("hookSpecificOutput") && doc["hookSpecificOutput"].value("permissionDecision", "") == "deny"
+             ? doc["hookSpecificOutput"].value("permissionDecisionReason", "")
+             : "";
+}
+
+} // namespace
+
+TEST_CASE("budgets: a block budget filtered by skill denies that skill at its block level", "[budgets][gates]") {
+  Box box;
+  box.config({{"budgets", {{{"name", "lint-cap"}, {"window", "day"}, {"skill", "lint"}, {"tokens", 10000},
+                            {"enforcement", "block"}}}}});
+  skill_spend(box, "s1", "lint", 4000);
+  // 4,000 spent + 4,000 expected (the median use) = 80%: allowed.
+  CHECK(denial(box.hook("tw-pre-spawn", skill_call("s1", "lint", "toolu_k1"))).empty());
+  skill_spend(box, "s1", "lint", 4000);
+  const std::string reason = denial(box.hook("tw-pre-spawn", skill_call("s1", "lint", "toolu_k2")));
+  INFO(reason);
+  CHECK(reason.find("the skill lint is denied") != std::string::npos);
+  CHECK(reason.find("8,000 + 4,000 expected of 10,000 tokens (120%)") != std::string::npos);
+  CHECK(reason.find("tw override") != std::string::npos);
+  // Another skill is not counted by it.
+  CHECK(denial(box.hook("tw-pre-spawn", skill_call("s1", "format", "toolu_k3"))).empty());
+  const Run events = box.tw({"events", "--json", "--session", "s1"});
+  CHECK(events.out.find("skill_denied") != std::string::npos);
+}
+
+TEST_CASE("gates: an override and TOKENWARDEN_IGNORE_USAGE leave one event in each session they affected",
+          "[budgets][gates]") {
+  Box box;
+  box.quota(97);
+  auto count = [&](const std::string& session, const std::string& needle) {
+    const std::string text = box.tw({"events", "--json", "--session", session}).out;
+    int n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+  };
+  for (int i = 0; i < 3; ++i) {
+    CHECK(box.hook("tw-stop", tool_call("s1"), {{"TOKENWARDEN_IGNORE_USAGE", "1"}}).out.empty());
+  }
+  CHECK(box.hook("tw-pre-spawn", spawn("s1"), {{"TOKENWARDEN_IGNORE_USAGE", "1"}}).out.empty());
+  CHECK(count("s1", "\"usage_ignored\"") == 1);
+
+  REQUIRE(box.tw({"override", "--minutes", "30", "--reason", "release night"}).code == 0);
+  CHECK(box.hook("tw-stop", tool_call("s2")).out.empty());
+  CHECK(box.hook("tw-stop", tool_call("s2")).out.empty());
+  CHECK(box.hook("tw-command-start", prompt("s3", "go")).out.empty());
+  for (const std::string session : {"s2", "s3"}) {
+    INFO(session);
+    CHECK(count(session, "\"override_in_effect\"") == 1);
+    CHECK(count(session, "release night") >= 1);
+  }
+  CHECK(count("s1", "override_in_effect") == 0);
+}
