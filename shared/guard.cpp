@@ -115,6 +115,41 @@ QuotaStanding GuardFile::quota_standing_at(EpochMs now, const QuotaSettings& set
   return quota_standing(settings, quota_observed_ms, five_hour, seven_day, now);
 }
 
+bool GuardFile::has_known_accounts() const {
+  if (!quota_account.empty()) return true;
+  for (const auto& [account, reading] : accounts) {
+    if (!account.empty()) return true;
+  }
+  return false;
+}
+
+GuardFile GuardFile::for_account(const AccountEvidence& evidence) const {
+  GuardFile out = *this;
+  auto clear = [&] {
+    out.quota_observed_ms.reset();
+    out.five_hour.reset();
+    out.seven_day.reset();
+  };
+  if (evidence.not_subscription) {
+    clear();
+    return out;
+  }
+  if (evidence.account.empty() || accounts.empty()) return out; // unknown: the gates apply
+  const Reading* best = nullptr;
+  for (const std::string& key : {evidence.account, std::string()}) {
+    auto it = accounts.find(key);
+    if (it != accounts.end() && (!best || it->second.observed_ms > best->observed_ms)) best = &it->second;
+  }
+  clear();
+  if (best) {
+    out.quota_observed_ms = best->observed_ms;
+    out.five_hour = best->five_hour;
+    out.seven_day = best->seven_day;
+  }
+  out.quota_account = evidence.account;
+  return out;
+}
+
 fs::path guard_file_path(const fs::path& db_path) { return db_path.parent_path() / "guard.json"; }
 
 namespace {
@@ -222,10 +257,15 @@ GuardFile guard_facts(Store& store, EpochMs now) {
   GuardFile facts;
   facts.written_ms = now;
   const auto guard = QuotaRows(store).guard();
+  QuotaRows quota(store);
   if (guard && guard->quota_observed_ms && guard->observation) {
     facts.quota_observed_ms = *guard->quota_observed_ms;
     facts.five_hour = guard->observation->five_hour;
     facts.seven_day = guard->observation->seven_day;
+    facts.quota_account = guard->quota_account;
+    for (auto& [account, reading] : quota.account_readings()) {
+      facts.accounts[account] = {reading.observed_ms, reading.five_hour, reading.seven_day};
+    }
   }
   if (guard && guard->budget_detail) {
     facts.stops = stop_orders_from_detail(*guard->budget_detail);
@@ -244,7 +284,14 @@ void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
   if (facts.quota_observed_ms) {
     doc["quota"] = {{"observed_ms", *facts.quota_observed_ms},
                     {"five_hour", window_json(facts.five_hour)},
-                    {"seven_day", window_json(facts.seven_day)}};
+                    {"seven_day", window_json(facts.seven_day)},
+                    {"account", facts.quota_account}};
+    Json accounts = Json::object();
+    for (const auto& [account, reading] : facts.accounts) {
+      accounts[account] = {{"observed_ms", reading.observed_ms}, {"five_hour", window_json(reading.five_hour)},
+                           {"seven_day", window_json(reading.seven_day)}};
+    }
+    doc["accounts"] = std::move(accounts);
   }
   Json stops = Json::array();
   for (const StopOrder& stop : facts.stops) {
@@ -278,6 +325,15 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
     }
     file.five_hour = window_from(*quota, "five_hour");
     file.seven_day = window_from(*quota, "seven_day");
+    file.quota_account = quota->value("account", "");
+  }
+  if (auto accounts = doc.find("accounts"); accounts != doc.end() && accounts->is_object()) {
+    for (auto it = accounts->begin(); it != accounts->end(); ++it) {
+      if (!it->is_object()) continue;
+      auto observed = it->find("observed_ms");
+      if (observed == it->end() || !observed->is_number_integer()) continue;
+      file.accounts[it.key()] = {observed->get<EpochMs>(), window_from(*it, "five_hour"), window_from(*it, "seven_day")};
+    }
   }
   if (auto stops = doc.find("stops"); stops != doc.end() && stops->is_array()) {
     for (const Json& stop : *stops) {

@@ -8,6 +8,7 @@
 // file instead of opening SQLite, and opens SQLite only when it must act or tell.
 #pragma once
 
+#include "account.hpp"
 #include "budgets.hpp"
 #include "clock.hpp"
 #include "quota.hpp"
@@ -84,10 +85,20 @@ private:
 // The gate state's facts, as the store holds them and guard.json carries them (each reader applies its own
 // config).
 struct GuardFile {
+  // One account's latest reading.
+  struct Reading {
+    EpochMs observed_ms = 0;
+    std::optional<QuotaWindow> five_hour;
+    std::optional<QuotaWindow> seven_day;
+  };
+
   EpochMs written_ms = 0;
+  // The latest reading of any account (the one tw usage shows), and whose it is (empty: unknown).
   std::optional<EpochMs> quota_observed_ms;
   std::optional<QuotaWindow> five_hour;
   std::optional<QuotaWindow> seven_day;
+  std::string quota_account;
+  std::map<std::string, Reading> accounts; // account -> its latest reading ("" for unknown accounts)
   std::vector<StopOrder> stops;
   std::vector<BudgetFact> budgets;
   std::map<std::string, std::string> config_keys; // project -> config_key() the budgets were computed from
@@ -96,6 +107,13 @@ struct GuardFile {
 
   // The quota level as of `now` for the reader's settings (quota_standing).
   QuotaStanding quota_standing_at(EpochMs now, const QuotaSettings& settings) const;
+
+  // The facts as they speak for a session with this evidence: its account's reading (or one of unknown
+  // account, whichever is newer); no reading for a session that does not use a subscription, or whose
+  // account is known and has none; the latest reading of any account when its account is unknown.
+  GuardFile for_account(const AccountEvidence& evidence) const;
+  // True when some reading names its account (only then does a session's account matter).
+  bool has_known_accounts() const;
 };
 
 std::filesystem::path guard_file_path(const std::filesystem::path& db_path);

@@ -49,6 +49,7 @@ struct QuotaObservation {
   std::optional<QuotaWindow> seven_day;
   std::vector<QuotaBucket> buckets;
   std::optional<ExtraUsage> extra_usage;
+  std::string account; // the account it describes (account.hpp's id); empty: unknown
 
   // True when it says anything about the 5-hour or 7-day window.
   bool has_windows() const { return five_hour.has_value() || seven_day.has_value(); }

@@ -82,8 +82,9 @@ CREATE INDEX guard_notices_pending ON guard_notices(delivered_ms);
 ALTER TABLE guard_state ADD COLUMN override_until_ms INTEGER;
 ALTER TABLE guard_state ADD COLUMN override_reason TEXT;
 )sql",
-    // 4 (issue 14): notices are no longer queued: what each session was last told per subject, and which
-    // config files the budget facts were computed from (a change of either takes effect at the next hook).
+    // 4 (issue 14): notices are no longer queued: what each session was last told per subject; which config
+    // files the budget facts were computed from (a change of either takes effect at the next hook); the latest
+    // reading per account (a session of another account is not gated by this one's quota).
     R"sql(
 CREATE TABLE guard_told (
   session_id TEXT NOT NULL,
@@ -95,6 +96,16 @@ CREATE TABLE guard_told (
 DROP TABLE guard_notices;
 DROP TABLE guard_levels;
 ALTER TABLE guard_state ADD COLUMN budget_config_keys TEXT;
+ALTER TABLE guard_state ADD COLUMN quota_account TEXT;
+ALTER TABLE quota_observations ADD COLUMN account TEXT NOT NULL DEFAULT '';
+CREATE TABLE quota_accounts (
+  account TEXT PRIMARY KEY,
+  observed_ms INTEGER NOT NULL,
+  five_hour_pct REAL,
+  five_hour_resets_ms INTEGER,
+  seven_day_pct REAL,
+  seven_day_resets_ms INTEGER
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -104,7 +115,7 @@ constexpr const char* k_guard_columns =
     "g.computed_ms, g.level, g.quota_level, g.quota_observed_ms, g.quota_source, g.five_hour_pct, "
     "g.five_hour_resets_ms, g.seven_day_pct, g.seven_day_resets_ms, g.quota_detail, g.quota_note, g.quota_note_ms, "
     "g.quota_previous_level, g.quota_changed_ms, g.budget_level, g.budget_detail, g.today_usd, g.today_start_ms, "
-    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason, g.budget_config_keys";
+    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason, g.budget_config_keys, g.quota_account";
 
 std::optional<QuotaWindow> window_from_columns(SQLite::Statement& statement, int pct, int resets) {
   auto percent = real_column(statement, pct);
@@ -157,6 +168,8 @@ std::optional<GuardState> guard_from_columns(SQLite::Statement& statement, int f
   g.override_until_ms = int_column(statement, i++);
   g.override_reason = text_column(statement, i++).value_or("");
   g.budget_config_keys = text_column(statement, i++);
+  g.quota_account = text_column(statement, i++).value_or("");
+  if (g.observation) g.observation->account = g.quota_account;
   return g;
 }
 
@@ -233,8 +246,8 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
   try {
     SQLite::Database& db = StoreAccess::db(m_store);
     SQLite::Statement history(db, "INSERT INTO quota_observations (observed_ms, source, five_hour_pct, "
-                                  "five_hour_resets_ms, seven_day_pct, seven_day_resets_ms, detail) "
-                                  "VALUES (?,?,?,?,?,?,?)");
+                                  "five_hour_resets_ms, seven_day_pct, seven_day_resets_ms, detail, account) "
+                                  "VALUES (?,?,?,?,?,?,?,?)");
     history.bind(1, static_cast<int64_t>(observation.observed_ms));
     history.bind(2, std::string(to_string(observation.source)));
     bind_optional(history, 3, pct(observation.five_hour));
@@ -242,7 +255,23 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     bind_optional(history, 5, pct(observation.seven_day));
     bind_optional(history, 6, resets(observation.seven_day));
     history.bind(7, detail);
+    history.bind(8, observation.account);
     history.exec();
+    if (observation.has_windows()) {
+      SQLite::Statement account(db, "INSERT INTO quota_accounts (account, observed_ms, five_hour_pct, five_hour_resets_ms, "
+                                    "seven_day_pct, seven_day_resets_ms) VALUES (?,?,?,?,?,?) ON CONFLICT (account) DO "
+                                    "UPDATE SET observed_ms = excluded.observed_ms, five_hour_pct = excluded.five_hour_pct, "
+                                    "five_hour_resets_ms = excluded.five_hour_resets_ms, seven_day_pct = "
+                                    "excluded.seven_day_pct, seven_day_resets_ms = excluded.seven_day_resets_ms "
+                                    "WHERE excluded.observed_ms >= quota_accounts.observed_ms");
+      account.bind(1, observation.account);
+      account.bind(2, static_cast<int64_t>(observation.observed_ms));
+      bind_optional(account, 3, pct(observation.five_hour));
+      bind_optional(account, 4, resets(observation.five_hour));
+      bind_optional(account, 5, pct(observation.seven_day));
+      bind_optional(account, 6, resets(observation.seven_day));
+      account.exec();
+    }
 
     ensure_guard_row(db, now);
     SQLite::Statement guard(
@@ -251,7 +280,7 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
                         "quota_changed_ms = CASE WHEN quota_level IS NOT ?2 THEN ?1 ELSE quota_changed_ms END, "
                         "quota_level = ?2, quota_observed_ms = ?3, quota_source = ?4, five_hour_pct = ?5, "
                         "five_hour_resets_ms = ?6, seven_day_pct = ?7, seven_day_resets_ms = ?8, quota_detail = ?9, "
-                        "quota_note = NULL, quota_note_ms = NULL WHERE id = 1"));
+                        "quota_note = NULL, quota_note_ms = NULL, quota_account = ?10 WHERE id = 1"));
     guard.bind(1, static_cast<int64_t>(now));
     guard.bind(2, std::string(to_string(level)));
     guard.bind(3, static_cast<int64_t>(observation.observed_ms));
@@ -261,6 +290,7 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     bind_optional(guard, 7, pct(observation.seven_day));
     bind_optional(guard, 8, resets(observation.seven_day));
     guard.bind(9, detail);
+    guard.bind(10, observation.account);
     guard.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
     return level;
@@ -339,6 +369,26 @@ void QuotaRows::recompute_spend(EpochMs today_start_ms, EpochMs now) {
     rethrow_storage(e, "summing today's spend");
   }
   save_spend(today, today_start_ms, last_hour, now);
+}
+
+std::map<std::string, QuotaObservation> QuotaRows::account_readings() const {
+  try {
+    SQLite::Statement statement(StoreAccess::db(m_store),
+                                "SELECT account, observed_ms, five_hour_pct, five_hour_resets_ms, seven_day_pct, "
+                                "seven_day_resets_ms FROM quota_accounts");
+    std::map<std::string, QuotaObservation> out;
+    while (statement.executeStep()) {
+      QuotaObservation reading;
+      reading.account = statement.getColumn(0).getString();
+      reading.observed_ms = statement.getColumn(1).getInt64();
+      reading.five_hour = window_from_columns(statement, 2, 3);
+      reading.seven_day = window_from_columns(statement, 4, 5);
+      out[reading.account] = std::move(reading);
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the quota per account");
+  }
 }
 
 FetchState QuotaRows::fetch_state() const {

@@ -6,6 +6,7 @@
 #include "quota_settings.hpp"
 #include "store.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,7 @@ struct GuardState {
   std::optional<QuotaLevel> budget_level;
   std::optional<std::string> budget_detail;
   std::optional<std::string> budget_config_keys; // JSON {project: config_key()} the detail was computed from
+  std::string quota_account;                     // the account the latest observation describes; empty: unknown
 
   // Spend (issue 5's ingest): today's spend and the burn rate, when an ingest computed them.
   std::optional<double> today_usd;
@@ -102,6 +104,9 @@ public:
   // Inside Store::write, after an ingest: today's spend (from today_start_ms to the day's end) and the last
   // hour's burn rate from the accounting module's usage_records, saved with save_spend.
   void recompute_spend(EpochMs today_start_ms, EpochMs now);
+
+  // The latest reading of each account ("" for readings whose account is unknown): windows only.
+  std::map<std::string, QuotaObservation> account_readings() const;
 
   FetchState fetch_state() const;
   void save_fetch_state(const FetchState& state);

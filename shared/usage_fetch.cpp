@@ -1,6 +1,7 @@
 // The usage endpoint client: URL allow-list, single flight, interval, backoff, and storing the answer.
 #include "usage_fetch.hpp"
 
+#include "account.hpp"
 #include "guard.hpp"
 
 #include "config.hpp"
@@ -214,6 +215,8 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
   }
 
   if (observation) {
+    // The account these credentials belong to, as Claude Code's global config beside them names it.
+    observation->account = account_evidence(context.env, context.paths.home).account;
     state.failures = 0;
     state.backoff_until_ms.reset();
     state.last_success_ms = now;

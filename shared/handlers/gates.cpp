@@ -2,6 +2,7 @@
 // resets and how to override, because the user and the model both read it.
 #include "handlers/gates.hpp"
 
+#include "account.hpp"
 #include "budgets.hpp"
 #include "guard.hpp"
 #include "handlers/hook_call.hpp"
@@ -144,24 +145,34 @@ void deliver_notices(HookCall& call, const GuardFile& facts, const Config& confi
   decision.system_message += (decision.system_message.empty() ? "" : "\n") + text;
 }
 
+// The facts as they speak for this session: its account's quota reading (the global config is read only when
+// some reading names its account).
+GuardFile for_session(HookCall& call, const GuardFile& facts) {
+  if (!facts.quota_observed_ms) return facts;
+  return facts.for_account(facts.has_known_accounts() ? account_evidence(call.env, call.paths.home)
+                                                      : provider_evidence(call.env));
+}
+
 struct GateState {
   ProjectConfig project;
   QuotaSettings quota;
   std::optional<GuardState> guard;
+  GuardFile facts; // for this session's account
   bool overridden = false;
   const Config& config() const { return project.config; }
 };
 
 GateState gate_state(HookCall& call, Store& store) {
-  GateState state{load_project_config(call.paths.user_config, call.project_dir()), {}, {}, false};
+  GateState state{load_project_config(call.paths.user_config, call.project_dir()), {}, {}, {}, false};
   state.quota = quota_settings(call.env, state.project.config);
   state.guard = QuotaRows(store).guard(); // the override is one of its columns
+  state.facts = for_session(call, guard_facts(store, call.clock.now_ms()));
   state.overridden = state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
   return state;
 }
 
 bool quota_critical(const GateState& state, EpochMs now) {
-  return state.guard && state.guard->quota_standing_at(now, state.quota).level == QuotaLevel::critical;
+  return state.facts.quota_standing_at(now, state.quota).level == QuotaLevel::critical;
 }
 
 // "5-hour window at 95% (resets in ...), critical at 90%; read 4 minutes ago, held ...": the figures, the
@@ -175,8 +186,7 @@ std::string quota_reason(const std::optional<QuotaWindow>& five_hour, const std:
 }
 
 std::string quota_text(const GateState& state, EpochMs now) {
-  const auto& observation = state.guard->observation;
-  return quota_reason(observation->five_hour, observation->seven_day, state.guard->quota_standing_at(now, state.quota),
+  return quota_reason(state.facts.five_hour, state.facts.seven_day, state.facts.quota_standing_at(now, state.quota),
                       state.quota, now);
 }
 
@@ -187,7 +197,7 @@ std::optional<QuotaWindow> five_hour_of(const GateState& state) {
 // Notices ride on the gate's decision: the facts for this project (re-evaluated when its config changed).
 void deliver_after_gate(HookCall& call, Store& store, const GateState& state, Decision& decision) {
   const EpochMs now = call.clock.now_ms();
-  const GuardFile facts = current_facts(call, store, guard_facts(store, now), state.project);
+  const GuardFile facts = for_session(call, current_facts(call, store, guard_facts(store, now), state.project));
   deliver_notices(call, facts, state.config(), state.quota, decision);
 }
 
@@ -387,6 +397,7 @@ StopCheck check_stop(HookCall& call) {
   if (!changed && facts_only_keys) return check;
   check.project = load_project_config(call.paths.user_config, call.project_dir());
   if (changed) check.file = current_facts(call, call.store(), *check.file, *check.project);
+  check.file = for_session(call, *check.file);
   check.quota = quota_settings(call.env, check.project->config);
   // The facts of this project once it has its own; until then those of the user config alone.
   const bool own = check.file->config_keys.count(call.project_dir()) > 0;

@@ -9,6 +9,7 @@
 #include "quota_json.hpp"
 #include "render.hpp"
 #include "store_quota.hpp"
+#include "account.hpp"
 #include "usage_cache.hpp"
 
 #include <fstream>
@@ -245,6 +246,8 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
       // The input changed: Claude Code got a new answer, so its rate_limits are current as of now.
       std::optional<QuotaObservation> fresh;
       if (snapshot.rate_limits && config.quota.enabled) fresh = parse_statusline_rate_limits(*snapshot.rate_limits, now);
+      // The reading is this session's account's (read only when there is one to store).
+      if (fresh) fresh->account = account_evidence(call.env, call.paths.home).account;
       store.write([&] {
         store.save_status_if_changed(snapshot);
         store.upsert_session(call.session_row());

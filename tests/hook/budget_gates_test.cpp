@@ -26,13 +26,15 @@ struct Box : Sandbox {
   void config(const Json& doc) const { spit(project / ".tokenwarden.json", doc.dump(2)); }
 
   // The quota as Claude Code's statusline input reports it (the real binary stores it and publishes guard.json).
-  void quota(double five_hour, const std::string& session = "s-quota") const {
+  void quota(double five_hour, const std::string& session = "s-quota", std::map<std::string, std::string> extra = {}) const {
     Json doc = Json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/last.json"));
     doc["session_id"] = session;
     doc["cost"]["total_cost_usd"] = five_hour / 100.0; // a changed input: a fresh observation
     doc["rate_limits"] = {{"five_hour", {{"used_percentage", five_hour}, {"resets_at", now_ms() / 1000 + 7200}}},
                           {"seven_day", {{"used_percentage", 10}, {"resets_at", now_ms() / 1000 + 86400}}}};
-    REQUIRE(run_program(bin("tw-statusline"), {}, vars, doc.dump()).code == 0);
+    auto env = vars;
+    for (auto& [k, v] : extra) env[k] = v;
+    REQUIRE(run_program(bin("tw-statusline"), {}, env, doc.dump()).code == 0);
   }
 
   // A transcript with one prompt and one answer per entry of `tokens` (input tokens; output 0), then `tw ingest`.
@@ -491,4 +493,43 @@ TEST_CASE("gates: an override and TOKENWARDEN_IGNORE_USAGE leave one event in ea
     CHECK(count(session, "release night") >= 1);
   }
   CHECK(count("s1", "override_in_effect") == 0);
+}
+
+TEST_CASE("gates: one account's quota gates its own sessions and those of unknown account, no others",
+          "[budgets][gates]") {
+  Box box;
+  // What Claude Code keeps in its global config after /login (no token in it).
+  auto login = [&](const fs::path& dir, const std::string& account) {
+    spit(dir / ".claude.json", R"({"numStartups": 3, "projects": {"/x": {"allowedTools": []}}, "oauthAccount": )"
+                               R"({"accountUuid": ")" + account + R"(", "emailAddress": "dev@example.com", )"
+                               R"("organizationUuid": "org-1111"}, "hasCompletedOnboarding": true})");
+  };
+  const fs::path dir_a = box.home / "claude-a", dir_b = box.home / "claude-b", dir_none = box.home / "claude-none";
+  login(dir_a, "acct-aaaa");
+  login(dir_b, "acct-bbbb");
+  fs::create_directories(dir_none);
+  const std::map<std::string, std::string> a = {{"CLAUDE_CONFIG_DIR", dir_a.string()}};
+  const std::map<std::string, std::string> b = {{"CLAUDE_CONFIG_DIR", dir_b.string()}};
+  const std::map<std::string, std::string> unknown = {{"CLAUDE_CONFIG_DIR", dir_none.string()}};
+  box.quota(95, "s-a", a); // account A's statusline reports 95 %
+  auto stopped = [&](const std::string& session, const std::map<std::string, std::string>& env) {
+    const Run run = box.hook("tw-stop", tool_call(session), env);
+    return run.out.find("\"continue\":false") != std::string::npos;
+  };
+  CHECK(stopped("s-a", a));
+  CHECK_FALSE(denial(box.hook("tw-pre-spawn", spawn("s-a"), a)).empty());
+  // Another account's session: not gated by A's quota, prompts and spawns pass.
+  CHECK_FALSE(stopped("s-b", b));
+  CHECK(denial(box.hook("tw-pre-spawn", spawn("s-b"), b)).empty());
+  CHECK(box.hook("tw-command-start", prompt("s-b", "hi"), b).out.find("\"block\"") == std::string::npos);
+  // Not a subscription at all (Bedrock): not gated.
+  CHECK_FALSE(stopped("s-bedrock", {{"CLAUDE_CONFIG_DIR", dir_none.string()}, {"CLAUDE_CODE_USE_BEDROCK", "1"}}));
+  // No evidence (never logged in here, or an unreadable config): the gates apply.
+  CHECK(stopped("s-unknown", unknown));
+  // /login to another account in A's config dir: its sessions are no longer gated by A's reading.
+  login(dir_a, "acct-cccc");
+  CHECK_FALSE(stopped("s-a2", a));
+  // B's own reading gates B.
+  box.quota(96, "s-b", b);
+  CHECK(stopped("s-b", b));
 }

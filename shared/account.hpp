@@ -1,0 +1,35 @@
+// Which Claude account a Claude Code process uses, as far as it can be told without reading any token: the
+// account id Claude Code keeps in its global config (.claude.json's oauthAccount, rewritten by /login), and the
+// environment switches that route it away from a Claude subscription (Bedrock, Vertex, Foundry). Quota
+// readings are kept per account; a session is exempt from an account's quota gates only on this evidence.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace tw {
+
+class Env;
+
+struct AccountEvidence {
+  std::string account;           // "<accountUuid>/<organizationUuid>"; empty: unknown
+  bool not_subscription = false; // CLAUDE_CODE_USE_BEDROCK / _VERTEX / _FOUNDRY: no plan quota at all
+};
+
+// The global config Claude Code reads: $CLAUDE_CONFIG_DIR/.claude.json when CLAUDE_CONFIG_DIR is set (its first
+// entry), else $HOME/.claude.json.
+std::filesystem::path claude_global_config(const Env& env, const std::filesystem::path& home);
+
+// oauthAccount's accountUuid and organizationUuid in a .claude.json text, as "<account>/<organization>"
+// (the organization part may be empty); empty when there is no oauthAccount (an API-key user, or never
+// logged in). A scan, not a parse: the file also holds every project's history and can be megabytes.
+std::string scan_account_id(std::string_view config_text);
+
+// The evidence the environment alone gives (no file read): not_subscription, or nothing.
+AccountEvidence provider_evidence(const Env& env);
+
+// The evidence for this process (reads the global config only when the environment does not settle it).
+AccountEvidence account_evidence(const Env& env, const std::filesystem::path& home);
+
+} // namespace tw
