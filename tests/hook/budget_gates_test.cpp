@@ -329,14 +329,14 @@ TEST_CASE("gates: every session's main agent is told each crossing once, a later
   CHECK(box.hook("tw-stop", tool_call("s2")).out.empty());
   box.quota(85);
   for (const std::string session : {"s1", "s2"}) {
-    const Json told = output(box.hook("tw-stop", tool_call(session)));
-    INFO(session);
-    CHECK(told["systemMessage"].get<std::string>().find("now WARN") != std::string::npos);
+    const Run run = box.hook("tw-stop", tool_call(session));
+    INFO(session << ": " << run.out);
+    CHECK(run.out.find("85%") != std::string::npos);
+    CHECK(run.out.find("now WARN") != std::string::npos);
     CHECK(box.hook("tw-stop", tool_call(session)).out.empty());
   }
   // A session that starts after the crossing is told the current level once.
-  CHECK(output(box.hook("tw-command-start", prompt("s3", "hello")))["systemMessage"].get<std::string>().find(
-            "now WARN") != std::string::npos);
+  CHECK(box.hook("tw-command-start", prompt("s3", "hello")).out.find("85%") != std::string::npos);
   CHECK(box.hook("tw-stop", tool_call("s3")).out.empty());
   // Two hooks of one session at once tell it once.
   std::vector<Run> runs(8);
@@ -344,7 +344,7 @@ TEST_CASE("gates: every session's main agent is told each crossing once, a later
   for (auto& run : runs) threads.emplace_back([&] { run = box.hook("tw-stop", tool_call("s4")); });
   for (auto& thread : threads) thread.join();
   int told = 0;
-  for (const Run& run : runs) told += run.out.find("now WARN") != std::string::npos;
+  for (const Run& run : runs) told += run.out.find("85%") != std::string::npos;
   CHECK(told == 1);
   // An ended session is forgotten: guard.json stops listing it.
   box.hook("tw-stop", {{"session_id", "s4"}, {"hook_event_name", "SessionEnd"}, {"reason", "other"}});
@@ -363,8 +363,11 @@ TEST_CASE("gates: a notice tells the newest level in words of the config in forc
   box.quota(95, "s-other");
   box.quota(86);
   const std::string told = output(box.hook("tw-command-start", prompt("s1", "next")))["systemMessage"];
+  INFO(told);
+  CHECK(told.find("86%") != std::string::npos);
+  CHECK(told.find("95%") == std::string::npos);
+  CHECK(told.find('\n') == std::string::npos); // one notice
   CHECK(told.find("now WARN") != std::string::npos);
-  CHECK(told.find("CRITICAL") == std::string::npos);
   // Equal to what it was last told: nothing.
   box.quota(87);
   CHECK(box.hook("tw-stop", tool_call("s1")).out.empty());
@@ -381,6 +384,7 @@ TEST_CASE("gates: a notice tells the newest level in words of the config in forc
   box.config({{"budgets", {{{"name", "daily"}, {"window", "day"}, {"tokens", 1000}}}}});
   box.spend("s5", "work", {850});
   const std::string budget = output(box.hook("tw-stop", tool_call("s5")))["systemMessage"];
+  CHECK(budget.find("850 of 1,000 tokens (85%)") != std::string::npos);
   INFO(budget << "\n" << slurp(box.state / "guard.json"));
   CHECK(budget.find("budget \"daily\" (day): 850 of 1,000 tokens (85%) is now WARN") != std::string::npos);
   CHECK(budget.find("now WARN") != std::string::npos);
