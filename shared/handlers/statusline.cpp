@@ -10,6 +10,7 @@
 #include "render.hpp"
 #include "store_quota.hpp"
 #include "account.hpp"
+#include "quota_settings.hpp"
 #include "usage_cache.hpp"
 
 #include <fstream>
@@ -272,7 +273,7 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
   view.context_percent = snapshot.context_used_pct;
   view.session_usd = snapshot.cost_usd;
   if (config.quota.enabled) {
-    view.quota = quota_view(observation, guard ? &*guard : nullptr, now, config.quota.check_interval);
+    view.quota = quota_view(observation, guard ? &*guard : nullptr, now, quota_settings(call.env, config).check_interval_s);
   } else {
     view.quota = QuotaView{};
     view.quota->no_plan = true;

@@ -840,6 +840,92 @@ def s_quota_warn_notice(ctx):
         check(not guard_events(sb, "spawn_denied"), "a spawn_denied event at WARN")
 
 
+def wait_file(sb: Sandbox, name: str, timeout=45):
+    e2e.wait_for(lambda: os.path.exists(gate_file(sb, name)), timeout, interval=0.05,
+                 what=f"the scripted tool call to create {standin.GATE_DIR}/{name}")
+
+
+def open_named_gate(sb: Sandbox, name: str):
+    with open(gate_file(sb, name), "w"):
+        pass
+
+
+@scenario("quota_two_sessions", tui=True)
+def s_quota_two_sessions(ctx):
+    """Two sessions open (one interactive, one claude -p). The quota crosses 80 %: both main agents are told
+    once. Then 95 % and the usage endpoint answers 429: past twice check_interval the reading still holds, a
+    spawn is denied, the tool call stops each session, the statusline shows the reading's age. A refresh
+    that returns 50 % reopens the gates."""
+    with ctx.sandbox(quota=True) as sb:
+        sb.extra_env["TOKENWARDEN_TEST_INTERVALS"] = "check=2"  # stale after 4 s (hooks, statusline, tw)
+        sb.refresh_quota(five_hour=10, seven_day=20)
+        sb.start_tui(tui_permission_args())
+        sb.wait_screen(lambda s: "❯" in s and "5h 10%" in statusline_row(s), 60, "prompt box and the quota on the statusline")
+        proc_a = sb.start_print("[[mock:two_a]] step through the quota states", "a")
+        sb.send("[[mock:two_b]] step through the quota states", literal=True)
+        sb.send("Enter")
+        for who in ("a", "b"):
+            wait_file(sb, f"waiting-{who}-1")
+        doc = sb.refresh_quota(five_hour=85, seven_day=20)
+        check(doc.get("state") == "warn", f"`tw usage` state at 85 % is {doc.get('state')!r}, not warn")
+        for who in ("a", "b"):
+            open_named_gate(sb, f"go-{who}-1")
+        for who in ("a", "b"):
+            wait_file(sb, f"waiting-{who}-2")
+        # CRITICAL, then the endpoint fails: the reading ages past twice check_interval.
+        sb.refresh_quota(five_hour=95, seven_day=20)
+        sb.usage_stub.retry_after = "2"
+        sb.usage_stub.mode = "429"
+        r = sb.run_tw("usage", "--refresh", "--json", env={"TOKENWARDEN_TEST_INTERVALS": "check=1"}, check=False)
+        check('"fetched"' not in r.stdout, f"the 429 was taken for an answer: {r.stdout[:400]}")
+        time.sleep(5)
+        seq_at_go = max((q["seq"] for q in sb.requests()), default=0)
+        for who in ("a", "b"):
+            open_named_gate(sb, f"go-{who}-2")
+        r_a = sb.wait_print(proc_a, 60)
+        res_a = sb.result_json(r_a)
+        check(res_a.get("terminal_reason") == "hook_stopped" or "quota is critical" in json.dumps(res_a),
+              f"session a was not stopped at its tool call: {json.dumps(res_a)[:800]}")
+        sb.wait_screen(lambda s: "quota is critical" in s.replace("\n", " "), 30, "session b's stop reason on the screen")
+        sb.wait_idle()
+        sb.save_screen("stopped")
+        # Both main agents were told the WARN crossing once: it rode on their second tool call, so the request
+        # after it (step 2) carries it.
+        for who in ("a", "b"):
+            reqs = [q for q in sb.requests() if q["agent"] == "main" and q["marker"] == f"two_{who}" and q["step"] == 2]
+            check(reqs, f"session {who}: no request after its second tool call")
+            n = count_in_messages(reqs[-1], "85%")
+            check(n == 1, f"session {who}: the WARN notice (85%) reached its main agent {n} times (want once)")
+        check(not hook_events(sb, "SubagentStart"), "a subagent started although the quota reading held at 95 %")
+        for who in ("a", "b"):
+            check(not os.path.exists(gate_file(sb, f"after-{who}")), f"session {who} ran a tool call after its stop")
+        late_subs = [q for q in sb.requests() if q["seq"] > seq_at_go and q["agent"] == "sub"]
+        check(not late_subs, "the stand-in served a subagent request after the stop")
+        stops = guard_events(sb, "session_stopped")
+        check(len({e["session_id"] for e in stops}) == 2, f"want both sessions stopped, got {len(stops)} stop events")
+        reason = json.loads(stops[0]["detail"] or "{}").get("reason", "")
+        check("held as a lower bound" in reason and "tw usage --refresh" in reason,
+              f"the stop reason does not say the reading is held and how to refresh: {reason!r}")
+        # The statusline shows the reading's age.
+        sb.wait_screen(lambda s: "5h 95%" in statusline_row(s) and "old" in statusline_row(s), 30,
+                       "the statusline showing the 95 % reading with its age")
+        e2e.log(f"statusline: {statusline_row(sb.screen()).strip()!r}")
+        held = quota_state(sb)
+        check(held.get("stale") is True and held.get("held") is True and held.get("state") == "critical",
+              f"`tw usage` does not show the stale 95 % reading held as critical: {json.dumps(held)[:600]}")
+        # A fresher, lower reading reopens the gates (after the Retry-After the endpoint asked for).
+        sb.usage_stub.set_percent(five_hour=50, seven_day=20)
+        time.sleep(2.2)
+        doc = sb.refresh_quota(five_hour=50, seven_day=20)
+        check(doc.get("state") == "ok", f"`tw usage` state at 50 % is {doc.get('state')!r}, not ok")
+        res_c = run_ok(sb, "[[mock:agent_fg]] delegate in the foreground", "c")
+        check(res_c.get("terminal_reason") != "hook_stopped", f"session c was stopped at 50 %: {json.dumps(res_c)[:600]}")
+        wait_hooks_settled(sb)
+        check(len(hook_events(sb, "SubagentStart")) == 1, "the spawn at 50 % did not run")
+        sb.exit_tui()
+        check_no_token_leak(sb)
+
+
 @scenario("budget_spawn_denied")
 def s_budget_spawn_denied(ctx):
     """A block budget under its threshold lets the prompt through, but spend + the spawn's estimate crosses it: tw-pre-spawn denies the Agent call."""

@@ -473,7 +473,7 @@ class Sandbox:
             # The last ask was less than the 1 s test interval ago (a fast machine): ask again once it is due.
             if outcome != "not_due":
                 break
-            time.sleep(max(0.0, float((doc.get("refresh") or {}).get("next_try_at", 0)) - time.time()) + 0.1)
+            time.sleep(1.1)  # next_try_at is in whole seconds: wait the full test interval
         if outcome != "fetched":
             raise Failure(f"`tw usage --refresh` did not fetch (outcome {outcome!r}): {json.dumps(doc)[:800]}")
         return doc

@@ -91,7 +91,22 @@ def _loop(who: str) -> list[list[dict]]:
             for k in range(1, LOOP_STEPS + 1)]
 
 
+def _two_sessions(who: str) -> list[list[dict]]:
+    """One of two sessions the test steps through the quota's states: two waits (tw-e2e/waiting-<who>-<k>
+    until tw-e2e/go-<who>-<k>), then a spawn, then a Bash call that marks tw-e2e/after-<who>."""
+    def wait(k):
+        return (f"mkdir -p {GATE_DIR} && touch {GATE_DIR}/waiting-{who}-{k} && "
+                f"for i in $(seq 600); do [ -e {GATE_DIR}/go-{who}-{k} ] && break; sleep 0.05; done; echo go")
+    return [[_tool("Bash", {"command": wait(1), "description": f"Wait for the test ({who} 1)"})],
+            [_tool("Bash", {"command": wait(2), "description": f"Wait for the test ({who} 2)"})],
+            [_text("Delegating now."), _agent(False)],
+            [_tool("Bash", {"command": f"touch {GATE_DIR}/after-{who}", "description": "After the spawn"})],
+            [_text(f"MOCK_FINAL: session {who} finished.")]]
+
+
 SCRIPTS: dict[str, list[list[dict]]] = {
+    "two_a": _two_sessions("a"),
+    "two_b": _two_sessions("b"),
     "text": [[_text("MOCK_FINAL: plain text answer.")]],
     "bash": [
         [_text("I'll run a command."), _tool("Bash", {"command": "echo hi", "description": "Print hi"})],

@@ -53,6 +53,7 @@ class UsageStub:
         self.lock = threading.Lock()
         self.server = None
         self.port = 0
+        self.retry_after = "300"  # what mode 429 answers in Retry-After
 
     # -- control (e2e)
     def set_percent(self, five_hour=None, seven_day=None, five_hour_resets_in_s=3 * 3600,
@@ -109,7 +110,7 @@ class UsageStub:
         if mode == "malformed":
             return 200, '{"five_hour": {"utilization": 4', {}
         if mode == "429":
-            return 429, '{"error": "rate_limited"}', {"Retry-After": "300"}
+            return 429, '{"error": "rate_limited"}', {"Retry-After": self.retry_after}
         if mode in ("401", "403", "500"):
             return int(mode), '{"error": "no"}', {}
         return 500, '{"error": "unknown stub mode"}', {}
