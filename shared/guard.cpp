@@ -71,13 +71,13 @@ void GuardRows::set_told(const std::string& session_id, const std::string& subje
   }
 }
 
-void GuardRows::forget_told(const std::string& session_id, EpochMs now) {
+bool GuardRows::forget_told(const std::string& session_id, EpochMs now) {
   try {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 "DELETE FROM guard_told WHERE session_id = ? OR told_ms < ?");
     statement.bind(1, session_id);
     statement.bind(2, static_cast<int64_t>(now - 7LL * 24 * 3600 * 1000));
-    statement.exec();
+    return statement.exec() > 0;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "forgetting what a session was told");
   }

@@ -71,8 +71,8 @@ public:
   // session that was told nothing counts as told ok).
   void set_told(const std::string& session_id, const std::string& subject, QuotaLevel level, EpochMs now);
   // Inside Store::write: forgets what a session was told (it ended), and what any session was told more than
-  // a week ago.
-  void forget_told(const std::string& session_id, EpochMs now);
+  // a week ago. True when anything was forgotten.
+  bool forget_told(const std::string& session_id, EpochMs now);
 
   std::optional<Override> override_state() const;
   // Inside Store::write: sets (or, with nothing, clears) the override.

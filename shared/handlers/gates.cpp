@@ -201,20 +201,40 @@ void deliver_after_gate(HookCall& call, Store& store, const GateState& state, De
   deliver_notices(call, facts, state.config(), state.quota, decision);
 }
 
+// The gate's state, or nothing when a bypass stands every gate aside (TOKENWARDEN_IGNORE_USAGE=1, an active
+// override), recorded once per session.
+std::optional<GateState> open_gate(HookCall& call) {
+  if (usage_ignored(call.env)) {
+    record_ignore_usage(call);
+    return std::nullopt;
+  }
+  GateState state = gate_state(call, call.store());
+  if (state.overridden) {
+    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
+    return std::nullopt;
+  }
+  return state;
+}
+
+// What the budgets see of this action: its session, the command it runs under, the stage and the project.
+BudgetScope action_scope(HookCall& call, Store& store, BudgetScope::Kind kind, std::string command) {
+  BudgetScope scope;
+  scope.kind = kind;
+  scope.session_id = call.header.session_id;
+  scope.command = std::move(command);
+  scope.stage = current_stage(call, store);
+  scope.project = call.project_dir();
+  return scope;
+}
+
 } // namespace
 
 Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
-  if (usage_ignored(call.env)) {
-    record_ignore_usage(call);
-    return {};
-  }
+  const std::optional<GateState> opened = open_gate(call);
+  if (!opened) return {};
+  const GateState& state = *opened;
   Store& store = call.store();
-  const GateState state = gate_state(call, store);
   Decision decision;
-  if (state.overridden) {
-    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
-    return decision;
-  }
   const EpochMs now = call.clock.now_ms();
   const std::string key = call.text("tool_use_id").value_or(std::to_string(now));
   auto deny = [&](const std::string& reason) {
@@ -233,15 +253,11 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
     deliver_after_gate(call, store, state, decision);
     return decision;
   }
-  BudgetScope scope;
-  scope.kind = BudgetScope::Kind::spawn;
-  scope.session_id = call.header.session_id;
-  scope.command = prompt_command(store, call.header.session_id, call.header.prompt_id);
+  BudgetScope scope = action_scope(call, store, BudgetScope::Kind::spawn,
+                                   prompt_command(store, call.header.session_id, call.header.prompt_id));
   scope.agent_type = HookCall::text_in(tool_input, "subagent_type").value_or("general-purpose");
   const std::string requested_model = HookCall::text_in(tool_input, "model").value_or("");
   scope.model = requested_model;
-  scope.stage = current_stage(call, store);
-  scope.project = call.project_dir();
   BudgetBook book(store, state.config(), now, five_hour_of(state));
   std::optional<BudgetStatus> warned;
   for (const Budget& budget : state.config().budgets) {
@@ -274,26 +290,16 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
 }
 
 Decision gate_skill(HookCall& call, const nlohmann::json& tool_input) {
-  if (usage_ignored(call.env)) {
-    record_ignore_usage(call);
-    return {};
-  }
+  const std::optional<GateState> opened = open_gate(call);
+  if (!opened) return {};
+  const GateState& state = *opened;
   Store& store = call.store();
-  const GateState state = gate_state(call, store);
   Decision decision;
-  if (state.overridden) {
-    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
-    return decision;
-  }
   if (state.config().budgets.empty()) return decision;
   const EpochMs now = call.clock.now_ms();
-  BudgetScope scope;
-  scope.kind = BudgetScope::Kind::spawn;
-  scope.session_id = call.header.session_id;
-  scope.command = prompt_command(store, call.header.session_id, call.header.prompt_id);
+  BudgetScope scope = action_scope(call, store, BudgetScope::Kind::spawn,
+                                   prompt_command(store, call.header.session_id, call.header.prompt_id));
   scope.skill = HookCall::text_in(tool_input, "skill").value_or(HookCall::text_in(tool_input, "command").value_or(""));
-  scope.stage = current_stage(call, store);
-  scope.project = call.project_dir();
   BudgetBook book(store, state.config(), now, five_hour_of(state));
   for (const Budget& budget : state.config().budgets) {
     if (budget.enforcement != Enforcement::block || !budget_applies(budget, scope)) continue;
@@ -314,17 +320,11 @@ Decision gate_skill(HookCall& call, const nlohmann::json& tool_input) {
 }
 
 Decision gate_prompt(HookCall& call, const std::string& command) {
-  if (usage_ignored(call.env)) {
-    record_ignore_usage(call);
-    return {};
-  }
+  const std::optional<GateState> opened = open_gate(call);
+  if (!opened) return {};
+  const GateState& state = *opened;
   Store& store = call.store();
-  const GateState state = gate_state(call, store);
   Decision decision;
-  if (state.overridden) {
-    record_override(call, std::nullopt, {*state.guard->override_until_ms, state.guard->override_reason});
-    return decision;
-  }
   const EpochMs now = call.clock.now_ms();
   const std::string key = call.header.prompt_id.empty() ? std::to_string(now) : call.header.prompt_id;
   auto block = [&](const std::string& reason) {
@@ -341,12 +341,7 @@ Decision gate_prompt(HookCall& call, const std::string& command) {
     deliver_after_gate(call, store, state, decision);
     return decision;
   }
-  BudgetScope scope;
-  scope.kind = BudgetScope::Kind::prompt;
-  scope.session_id = call.header.session_id;
-  scope.command = command;
-  scope.stage = current_stage(call, store);
-  scope.project = call.project_dir();
+  const BudgetScope scope = action_scope(call, store, BudgetScope::Kind::prompt, command);
   BudgetBook book(store, state.config(), now, five_hour_of(state));
   for (const Budget& budget : state.config().budgets) {
     if (budget.enforcement != Enforcement::block || !budget_applies(budget, scope)) continue;

@@ -1,6 +1,7 @@
-// The three gates: a spawn (tw-pre-spawn), a prompt (tw-command-start) and any tool call (tw-stop). Each
-// returns no opinion unless the quota or a budget asks for one; an override or TOKENWARDEN_IGNORE_USAGE=1
-// turns them all off. Pending notices (threshold crossings) ride along on the first hook that can carry them.
+// The gates: a spawn or a skill (tw-pre-spawn), a prompt (tw-command-start) and any tool call (tw-stop). Each
+// returns no opinion unless the quota (the session's account's reading, held while stale) or a budget asks for
+// one; an override or TOKENWARDEN_IGNORE_USAGE=1 turns them all off (one event per session says so). Each also
+// tells the session's main agent what it has not been told yet (guard.hpp).
 #pragma once
 
 #include "decision.hpp"
@@ -27,9 +28,9 @@ Decision gate_prompt(HookCall& call, const std::string& command);
 // agents' results are not sent to the model either (block, with the stop reason).
 Decision gate_returning_agent(HookCall& call);
 
-// PreToolUse on every tool: from guard.json alone (no SQLite unless it acts), deny and stop the session at
-// quota CRITICAL (auto_stop_on_critical) or on a stop order of a stop_running budget; deliver pending notices
-// to the main agent.
+// PreToolUse on every tool: from guard.json alone (no SQLite unless it acts, tells, or finds the config files
+// changed since the budget facts were computed), deny and stop the session at quota CRITICAL
+// (auto_stop_on_critical) or on a stop order of a stop_running budget; tell the main agent what is new to it.
 Decision gate_tool_call(HookCall& call);
 
 } // namespace tw

@@ -5,8 +5,6 @@
 #include "guard.hpp"
 #include "handlers/gates.hpp"
 
-#include <filesystem>
-
 namespace tw {
 
 Decision handle_stop(HookCall& call, std::string_view document) {
@@ -20,13 +18,14 @@ Decision handle_stop(HookCall& call, std::string_view document) {
   EventRow row = call.event("session_end", session.end_reason.value_or("") + ":" + call.header.prompt_id);
   row.name = session.end_reason;
   Store& store = call.store();
+  bool forgot = false;
   store.write([&] {
     store.upsert_session(session);
     store.record_event(row, OnConflict::keep);
-    GuardRows(store).forget_told(call.header.session_id, session.ended_ms.value_or(0));
+    forgot = GuardRows(store).forget_told(call.header.session_id, session.ended_ms.value_or(0));
   });
   // guard.json says what each session was told: an ended session leaves it.
-  if (std::filesystem::exists(guard_file_path(call.db_path()))) publish_guard(store, call.db_path(), call.clock.now_ms());
+  if (forgot) publish_guard(store, call.db_path(), call.clock.now_ms());
   return {};
 }
 
