@@ -82,6 +82,26 @@ std::string scan_account_id(std::string_view text) {
   return account + "/" + string_member(object, "organizationUuid");
 }
 
+bool uses_api_key(std::string_view text, const std::string& api_key_env) {
+  if (text.find("\"primaryApiKey\"") != std::string_view::npos) return true;
+  if (api_key_env.size() < 20) return false;
+  const std::size_t key = text.find("\"customApiKeyResponses\"");
+  if (key == std::string_view::npos) return false;
+  const std::size_t open = text.find('{', key);
+  if (open == std::string_view::npos) return false;
+  const std::size_t close = end_of_value(text, open);
+  if (close == std::string_view::npos) return false;
+  const std::string_view responses = text.substr(open, close - open);
+  const std::size_t approved = responses.find("\"approved\"");
+  if (approved == std::string_view::npos) return false;
+  const std::size_t list = responses.find('[', approved);
+  if (list == std::string_view::npos) return false;
+  const std::size_t list_end = end_of_value(responses, list);
+  if (list_end == std::string_view::npos) return false;
+  const std::string needle = "\"" + api_key_env.substr(api_key_env.size() - 20) + "\"";
+  return responses.substr(list, list_end - list).find(needle) != std::string_view::npos;
+}
+
 AccountEvidence provider_evidence(const Env& env) {
   AccountEvidence evidence;
   for (const char* name : {"CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"}) {
@@ -97,7 +117,10 @@ AccountEvidence account_evidence(const Env& env, const fs::path& home) {
   if (!in) return evidence;
   std::stringstream buffer;
   buffer << in.rdbuf();
-  evidence.account = scan_account_id(buffer.str());
+  const std::string text = buffer.str();
+  evidence.api_key = uses_api_key(text, env.get("ANTHROPIC_API_KEY").value_or(""));
+  // With an API key in use Claude Code does not spend the logged-in account's quota.
+  if (!evidence.api_key) evidence.account = scan_account_id(text);
   return evidence;
 }
 

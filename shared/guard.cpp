@@ -134,6 +134,18 @@ GuardFile GuardFile::for_account(const AccountEvidence& evidence) const {
     clear();
     return out;
   }
+  if (evidence.api_key) {
+    // Not any subscriber's account: only readings whose account is unknown may be this session's own.
+    clear();
+    if (auto it = accounts.find(""); it != accounts.end()) {
+      out.quota_observed_ms = it->second.observed_ms;
+      out.five_hour = it->second.five_hour;
+      out.seven_day = it->second.seven_day;
+    } else if (accounts.empty() && quota_account.empty()) {
+      out = *this; // an older guard.json without accounts: the latest reading, its account unknown
+    }
+    return out;
+  }
   if (evidence.account.empty() || accounts.empty()) return out; // unknown: the gates apply
   const Reading* best = nullptr;
   for (const std::string& key : {evidence.account, std::string()}) {

@@ -110,7 +110,8 @@ struct GuardFile {
 
   // The facts as they speak for a session with this evidence: its account's reading (or one of unknown
   // account, whichever is newer); no reading for a session that does not use a subscription, or whose
-  // account is known and has none; the latest reading of any account when its account is unknown.
+  // account is known and has none; for a session on an API key, only a reading of unknown account; the
+  // latest reading of any account when its account is unknown.
   GuardFile for_account(const AccountEvidence& evidence) const;
   // True when some reading names its account (only then does a session's account matter).
   bool has_known_accounts() const;

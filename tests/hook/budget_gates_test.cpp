@@ -530,6 +530,11 @@ TEST_CASE("gates: one account's quota gates its own sessions and those of unknow
   CHECK_FALSE(stopped("s-bedrock", {{"CLAUDE_CONFIG_DIR", dir_none.string()}, {"CLAUDE_CODE_USE_BEDROCK", "1"}}));
   // No evidence (never logged in here, or an unreadable config): the gates apply.
   CHECK(stopped("s-unknown", unknown));
+  // An API-key session (the key approved in its config): not gated by a subscriber account's reading.
+  const std::string key = "sk-ant-api03-GATETEST-0123456789abcdefghij";
+  const fs::path dir_key = box.home / "claude-key";
+  spit(dir_key / ".claude.json", R"({"customApiKeyResponses": {"approved": ["0123456789abcdefghij"], "rejected": []}})");
+  CHECK_FALSE(stopped("s-key", {{"CLAUDE_CONFIG_DIR", dir_key.string()}, {"ANTHROPIC_API_KEY", key}}));
   // /login to another account in A's config dir: its sessions are no longer gated by A's reading.
   login(dir_a, "acct-cccc");
   CHECK_FALSE(stopped("s-a2", a));

@@ -32,3 +32,21 @@ TEST_CASE("account: evidence from the environment and the global config", "[acco
   CHECK(bedrock.account.empty());
   CHECK_FALSE(account_evidence(MapEnv(Vars{{"CLAUDE_CODE_USE_VERTEX", "0"}}), home).not_subscription);
 }
+
+TEST_CASE("account: an API key in use is told by the config's approved keys, never by reading a key out",
+          "[account]") {
+  const std::string key = "sk-ant-api03-EXAMPLEKEY-0123456789abcdefghij";
+  const std::string approved = R"({"customApiKeyResponses": {"approved": ["0123456789abcdefghij"], "rejected": []},
+    "oauthAccount": {"accountUuid": "a-1"}})";
+  CHECK(uses_api_key(approved, key));
+  CHECK_FALSE(uses_api_key(approved, ""));                                  // no key in the environment
+  CHECK_FALSE(uses_api_key(R"({"customApiKeyResponses": {"approved": [], "rejected": ["0123456789abcdefghij"]}})", key));
+  CHECK_FALSE(uses_api_key(R"({"customApiKeyResponses": {"approved": ["zzzz456789abcdefghij"]}})", key));
+  CHECK(uses_api_key(R"({"primaryApiKey": "sk-ant-..."})", ""));             // a console login
+  test::TempDir dir;
+  test::write_file(dir.path() / ".claude.json", approved);
+  const auto evidence = account_evidence(MapEnv(Vars{{"ANTHROPIC_API_KEY", key}}), dir.path());
+  CHECK(evidence.api_key);
+  CHECK(evidence.account.empty()); // the key is what Claude Code uses, not the logged-in account
+  CHECK(account_evidence(MapEnv(Vars{}), dir.path()).account == "a-1/");
+}
