@@ -58,7 +58,8 @@ inline constexpr const char* expired = "expired";               // the OAuth tok
 inline constexpr const char* missing_scope = "missing_scope";   // the token lacks user:profile
 inline constexpr const char* unauthorized = "unauthorized";     // the endpoint answered 401/403
 inline constexpr const char* unreadable = "unreadable";         // credentials or Keychain could not be read
-inline constexpr const char* fetch_failed = "fetch_failed";     // 429/5xx/timeout/malformed: backing off
+inline constexpr const char* fetch_failed = "fetch_failed";     // 5xx/timeout/malformed: backing off
+inline constexpr const char* rate_limited = "rate_limited";     // 429: backing off as Retry-After asks
 inline constexpr const char* disabled = "disabled";             // quota.enabled = false
 } // namespace quota_note
 

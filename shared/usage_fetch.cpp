@@ -66,6 +66,9 @@ private:
 
 std::string seconds_text(EpochMs ms) { return format_span_long(ms < 1000 ? 1000 : ms); }
 
+// "14:05 UTC": when a backoff ends.
+std::string clock_text(EpochMs at) { return format_iso_utc(at).substr(11, 5) + " UTC"; }
+
 const char* note_for(CredentialStatus status) {
   switch (status) {
   case CredentialStatus::ok: return "";
@@ -158,9 +161,18 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
     report.outcome = FetchOutcome::backing_off;
     report.next_try_ms = state.backoff_until_ms;
     report.http_status = state.last_status;
-    report.message = "backing off after " +
-                     (state.last_status ? "HTTP " + std::to_string(state.last_status) : state.last_error) +
-                     "; next try in " + seconds_text(*state.backoff_until_ms - now);
+    const std::string until = clock_text(*state.backoff_until_ms);
+    if (state.last_status == 429) {
+      report.message = "rate-limited by the usage endpoint (HTTP 429) until " + until + "; next try in " +
+                       seconds_text(*state.backoff_until_ms - now);
+    } else if (state.last_status == 401 || state.last_status == 403) {
+      report.message = "unauthorized (HTTP " + std::to_string(state.last_status) + ") until " + until +
+                       "; next try in " + seconds_text(*state.backoff_until_ms - now);
+    } else {
+      report.message = "backing off after " +
+                       (state.last_status ? "HTTP " + std::to_string(state.last_status) : state.last_error) +
+                       " until " + until + "; next try in " + seconds_text(*state.backoff_until_ms - now);
+    }
     return report;
   }
   if (state.last_attempt_ms && now - *state.last_attempt_ms < interval_ms) {
@@ -203,7 +215,10 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
       failure = e.what();
     }
   } else if (response.status == 0) {
-    failure = "no answer from the usage endpoint: " + response.error;
+    failure = "the usage endpoint is unreachable: " + response.error;
+  } else if (response.status == 429) {
+    failure = "rate-limited by the usage endpoint (HTTP 429)";
+    note = quota_note::rate_limited;
   } else if (response.status == 401) {
     failure = "the usage endpoint answered 401 (token rejected; Claude Code renews it while it runs)";
     note = quota_note::unauthorized;
@@ -249,7 +264,7 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
   });
   report.outcome = FetchOutcome::failed;
   report.next_try_ms = state.backoff_until_ms;
-  report.message = failure + "; backing off for " + seconds_text(delay);
+  report.message = failure + "; backing off for " + seconds_text(delay) + ", until " + clock_text(now + delay);
   return report;
 }
 

@@ -56,6 +56,7 @@ std::string note_text(const std::string& note) {
   if (note == quota_note::unauthorized) return "The usage endpoint rejected the token (401).";
   if (note == quota_note::unreadable) return "The credentials could not be read.";
   if (note == quota_note::fetch_failed) return "The usage endpoint could not be reached.";
+  if (note == quota_note::rate_limited) return "The usage endpoint is rate limiting (HTTP 429): the last reading holds.";
   return note;
 }
 
@@ -104,6 +105,14 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
     const QuotaStanding standing = guard ? guard->quota_standing_at(now, settings) : QuotaStanding{};
     const QuotaLevel level = standing.level;
     const bool stale = observation && is_stale(observation->observed_ms, now, settings.check_interval_s);
+    // --refresh succeeds when a fresh reading is there afterwards: fetched now, or asked moments ago.
+    // An API-key login has no plan quota to read: that is the answer, not a failure.
+    const bool no_plan = guard && guard->quota_note == quota_note::api_key;
+    if (report && report->outcome != FetchOutcome::fetched && !no_plan &&
+        !(observation && observation->has_windows() && !stale &&
+          (report->outcome == FetchOutcome::not_due || report->outcome == FetchOutcome::fresh))) {
+      ctx.exit_code = 1;
+    }
 
     if (options->json) {
       nlohmann::json out = observation ? nlohmann::json::parse(observation_to_json(*observation))
@@ -124,13 +133,10 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
     }
 
     if (report) {
-      switch (report->outcome) {
-      case FetchOutcome::fetched: ctx.out << "Refreshed from the usage endpoint.\n"; break;
-      case FetchOutcome::backing_off:
-      case FetchOutcome::failed: ctx.out << "Not refreshed: " << report->message << ".\n"; break;
-      case FetchOutcome::not_due:
-      case FetchOutcome::fresh:
-      case FetchOutcome::no_data: ctx.out << "Not refreshed: " << report->message << ".\n"; break;
+      if (report->outcome == FetchOutcome::fetched) {
+        ctx.out << "Refreshed from the usage endpoint.\n";
+      } else {
+        ctx.err << "tw usage: not refreshed: " << report->message << ".\n";
       }
     }
     if (!observation || !observation->has_windows()) {

@@ -82,7 +82,8 @@ TEST_CASE("tw usage --refresh: a full answer", "[quota][endpoint]") {
   SECTION("a second refresh within check_interval asks nothing and says when it may") {
     const CliRun again = tw_in_process({"usage", "--refresh"}, box.vars);
     CHECK(stub.requests() == 1);
-    CHECK(again.out.find("Not refreshed: the endpoint was asked") != std::string::npos);
+    CHECK(again.code == 0); // a fresh reading is there
+    CHECK(again.err.find("tw usage: not refreshed: the endpoint was asked") != std::string::npos);
     CHECK(again.out.find("Session (5-hour rolling):  45%") != std::string::npos);
   }
   SECTION("--json") {
@@ -127,13 +128,19 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
     box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
     INFO(run.out << run.err);
-    CHECK(run.code == 0);
-    CHECK(run.out.find("HTTP 429 with Retry-After 300; backing off for 5m") != std::string::npos);
+    CHECK(run.code == 1); // no fresh reading came
+    CHECK(run.err.find("rate-limited by the usage endpoint (HTTP 429) with Retry-After 300; backing off for 5m, "
+                       "until ") != std::string::npos);
+    CHECK(run.err.find(" UTC") != std::string::npos);
+    CHECK(run.out.find("could not be reached") == std::string::npos);
+    CHECK(guard_of(box.db)->quota_note == tw::quota_note::rate_limited);
     const auto state = fetch_state_of(box.db);
     REQUIRE(state.backoff_until_ms);
     CHECK(*state.backoff_until_ms - *state.last_attempt_ms == 300000);
     const CliRun again = tw_in_process({"usage", "--refresh"}, box.vars);
-    CHECK(again.out.find("Not refreshed: backing off after HTTP 429; next try in 4m") != std::string::npos);
+    CHECK(again.code == 1);
+    CHECK(again.err.find("rate-limited by the usage endpoint (HTTP 429) until ") != std::string::npos);
+    CHECK(again.err.find("next try in 4m") != std::string::npos);
     CHECK(stub.requests() == 1);
   }
   SECTION("401") {
@@ -142,8 +149,9 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
     box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
     INFO(run.out << run.err);
-    CHECK(run.out.find("401") != std::string::npos);
-    CHECK(run.out.find("backing off for 15m") != std::string::npos);
+    CHECK(run.code == 1);
+    CHECK(run.err.find("401") != std::string::npos);
+    CHECK(run.err.find("backing off for 15m") != std::string::npos);
     CHECK(run.out.find("The usage endpoint rejected the token (401).") != std::string::npos);
     CHECK(guard_of(box.db)->quota_note == tw::quota_note::unauthorized);
     tw_in_process({"usage", "--refresh"}, box.vars);
@@ -155,7 +163,8 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
     box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
     INFO(run.out << run.err);
-    CHECK(run.out.find("HTTP 500; backing off for 2m") != std::string::npos);
+    CHECK(run.code == 1);
+    CHECK(run.err.find("HTTP 500; backing off for 2m") != std::string::npos);
     CHECK(fetch_state_of(box.db).failures == 1);
   }
   SECTION("malformed JSON") {
@@ -164,9 +173,9 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
     box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
     INFO(run.out << run.err);
-    CHECK(run.code == 0);
-    CHECK(run.out.find("not a JSON object") != std::string::npos);
-    CHECK(run.out.find("backing off") != std::string::npos);
+    CHECK(run.code == 1);
+    CHECK(run.err.find("not a JSON object") != std::string::npos);
+    CHECK(run.err.find("backing off") != std::string::npos);
   }
   SECTION("a hang past the 5 s timeout") {
     Sandbox box;
@@ -178,7 +187,9 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
     INFO(run.out << run.err);
     CHECK(seconds >= 4.5);
     CHECK(seconds < 8);
-    CHECK(run.out.find("timed out after 5000 ms") != std::string::npos);
+    CHECK(run.code == 1);
+    CHECK(run.err.find("the usage endpoint is unreachable: ") != std::string::npos);
+    CHECK(run.err.find("timed out after 5000 ms") != std::string::npos);
     CHECK(fetch_state_of(box.db).backoff_until_ms.has_value());
   }
 }
@@ -282,22 +293,23 @@ TEST_CASE("no usable credentials is a clear no-data state, not an error", "[quot
     spit(box.credentials, credentials_json(1000));
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
     INFO(run.out << run.err);
-    CHECK(run.code == 0);
+    CHECK(run.code == 1); // no fresh reading came
     CHECK(run.out.find("expired") != std::string::npos);
-    CHECK(run.out.find("never refreshes") != std::string::npos);
+    CHECK(run.err.find("never refreshes") != std::string::npos);
     CHECK(guard_of(box.db)->quota_note == tw::quota_note::expired);
   }
   SECTION("missing user:profile scope") {
     spit(box.credentials, credentials_json(now_ms() + 86400000LL, R"(["user:inference"])"));
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
-    CHECK(run.out.find("user:profile") != std::string::npos);
+    CHECK((run.out + run.err).find("user:profile") != std::string::npos);
   }
   SECTION("API-key users are told once that there is no plan quota") {
     box.vars["TOKENWARDEN_CREDENTIALS"] = (box.dir.path / "absent.json").string();
     box.vars["ANTHROPIC_API_KEY"] = "sk-ant-api03-not-used";
     const CliRun run = tw_in_process({"usage", "--refresh"}, box.vars);
-    INFO(run.out);
-    CHECK(run.out.find("no plan quota") != std::string::npos);
+    INFO(run.out << run.err);
+    CHECK(run.code == 0); // no plan quota is the answer
+    CHECK(run.err.find("no plan quota") != std::string::npos);
     const CliRun plain = tw_in_process({"usage"}, box.vars);
     CHECK(plain.out == "No plan quota: signed in with an API key (or Bedrock/Vertex).\n");
   }
@@ -315,7 +327,7 @@ TEST_CASE("no usable credentials is a clear no-data state, not an error", "[quot
       auto vars = box.vars;
       vars["TOKENWARDEN_DB"] = (box.state / "k.db").string();
       const CliRun failed = tw_in_process({"usage", "--refresh"}, vars);
-      CHECK(failed.out.find("Keychain") != std::string::npos);
+      CHECK(failed.err.find("Keychain") != std::string::npos);
     }
   }
   CHECK(stub.requests() <= 1);
