@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "store_impl.hpp"
+#include "zones.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -46,15 +47,7 @@ EpochMs to_ms(std::tm tm) {
   return static_cast<EpochMs>(std::mktime(&tm)) * 1000;
 }
 
-int weekday_index(const std::string& name) {
-  static const char* const k_days[] = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
-  std::string lower;
-  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (int i = 0; i < 7; ++i) {
-    if (lower == k_days[i] || lower == std::string(k_days[i]).substr(0, 3)) return i;
-  }
-  return 1; // monday
-}
+int weekday_index(const std::string& name) { return parse_weekday(name).value_or(1); } // config-checked
 
 // Claude Code's projects/<key> folder name for a directory: every character but letters and digits is '-'.
 std::string project_key(const std::string& path) {

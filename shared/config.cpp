@@ -3,6 +3,7 @@
 
 #include "env.hpp"
 #include "paths.hpp"
+#include "zones.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -387,6 +388,17 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
   take(merged, "credentials_path", config.credentials_path);
   take(merged, "timezone", config.timezone);
   take(merged, "start_of_week", config.start_of_week);
+  if (!is_known_timezone(config.timezone)) {
+    add_problem(config, ConfigProblem::Severity::error, origin.value("timezone", user_file.string()), "timezone",
+                unknown_timezone_message(config.timezone) + "; using local");
+    config.timezone = "local";
+  }
+  if (!parse_weekday(config.start_of_week)) {
+    add_problem(config, ConfigProblem::Severity::error, origin.value("start_of_week", user_file.string()),
+                "start_of_week", "must be a day's name or its three-letter abbreviation (monday, sun, ...), got \"" +
+                                     config.start_of_week + "\"; using monday");
+    config.start_of_week = "monday";
+  }
   take(merged, "quota.enabled", config.quota.enabled);
   take(merged, "quota.warn_threshold", config.quota.warn_threshold);
   take(merged, "quota.critical_threshold", config.quota.critical_threshold);

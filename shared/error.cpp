@@ -6,6 +6,7 @@ namespace tw {
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
   case ErrorKind::bad_input: return "bad_input";
+  case ErrorKind::usage: return "usage";
   case ErrorKind::config: return "config";
   case ErrorKind::storage: return "storage";
   case ErrorKind::io: return "io";

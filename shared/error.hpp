@@ -8,7 +8,8 @@
 namespace tw {
 
 // What went wrong, in the terms the error log and exit-code policy care about.
-enum class ErrorKind { bad_input, config, storage, io, network, internal };
+// usage: a command-line value tw refuses (tw exits 2); bad_input: malformed data (a payload, a file).
+enum class ErrorKind { bad_input, usage, config, storage, io, network, internal };
 
 // The stable lower-case name of a kind, as written to errors.jsonl ("bad_input", ...).
 std::string_view to_string(ErrorKind kind);

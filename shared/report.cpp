@@ -2,6 +2,7 @@
 #include "report.hpp"
 
 #include "error.hpp"
+#include "zones.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -99,23 +100,19 @@ private:
 
 std::int64_t parse_yyyymmdd(const std::string& text, const char* what) {
   if (text.size() != 8 || text.find_first_not_of("0123456789") != std::string::npos) {
-    throw Error(ErrorKind::bad_input, std::string(what) + " must be YYYYMMDD, got \"" + text + "\"");
+    throw Error(ErrorKind::usage, std::string(what) + " must be YYYYMMDD, got \"" + text + "\"");
   }
   const int y = std::stoi(text.substr(0, 4));
   const unsigned m = static_cast<unsigned>(std::stoi(text.substr(4, 2)));
   const unsigned d = static_cast<unsigned>(std::stoi(text.substr(6, 2)));
-  if (m < 1 || m > 12 || d < 1 || d > 31) throw Error(ErrorKind::bad_input, std::string(what) + ": no such date " + text);
+  if (m < 1 || m > 12 || d < 1 || d > 31) throw Error(ErrorKind::usage, std::string(what) + ": no such date " + text);
   return days_from_civil(y, m, d);
 }
 
 int weekday_index(const std::string& name) {
-  static const char* k_days[] = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
-  std::string lower;
-  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (int i = 0; i < 7; ++i) {
-    if (lower == k_days[i]) return i;
-  }
-  throw Error(ErrorKind::bad_input, "--start-of-week must be a day name (monday, sunday, ...), got \"" + name + "\"");
+  if (auto day = parse_weekday(name)) return *day;
+  throw Error(ErrorKind::usage, "--start-of-week must be a day's name or its three-letter abbreviation (monday, "
+                                    "sun, ...), got \"" + name + "\"");
 }
 
 // --- sums -----------------------------------------------------------------------------------------------
@@ -790,7 +787,7 @@ std::string dimension(const Rec& r, const std::string& by) {
   if (by == "stage") return std::string(r.stage);
   if (by == "project") return std::string(r.project);
   if (by == "session") return std::string(r.session_id);
-  throw Error(ErrorKind::bad_input, "--by must be model, agent, agent_type, command, skill, stage, project or session; got \"" + by + "\"");
+  throw Error(ErrorKind::usage, "--by must be model, agent, agent_type, command, skill, stage, project or session; got \"" + by + "\"");
 }
 
 Report attribution_report(const Loaded& loaded, const ReportOptions& options) {

@@ -4,6 +4,7 @@
 #include "cli/cli_context.hpp"
 #include "error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -57,6 +58,17 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
+    // A config problem is said by every command, on stderr, before it answers (tw config check says them
+    // itself, on stdout); --help and --version need no config.
+    const bool asks_for_help = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+      return a == "--help" || a == "-h" || a == "--version";
+    });
+    if (!args.empty() && args[0] != "config" && !asks_for_help) {
+      for (const ConfigProblem& problem : ctx.config().problems) {
+        err << "tw: " << (problem.severity == ConfigProblem::Severity::error ? "config error: " : "config warning: ")
+            << problem.describe() << "\n";
+      }
+    }
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     out << app.help();
@@ -79,7 +91,7 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
     return 2;
   } catch (const Error& e) {
     err << "tw: " << e.what() << "\n";
-    return 1;
+    return e.kind() == ErrorKind::usage ? 2 : 1; // 2: a usage error (a refused option value); 1: a runtime failure
   } catch (const std::exception& e) {
     err << "tw: internal error: " << e.what() << "\n";
     return 1;

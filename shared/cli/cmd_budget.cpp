@@ -63,7 +63,6 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
   budget->add_option("--session", options->session, "The session that session-window budgets count (default: latest)");
   budget->callback([&ctx, options] {
     const Config& config = ctx.config();
-    for (const auto& problem : config.problems) ctx.err << problem.describe() << "\n";
     const QuotaSettings quota = quota_settings(ctx.env, config);
     const EpochMs now = ctx.clock.now_ms();
     Store* store = ctx.existing_store();

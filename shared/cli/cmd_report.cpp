@@ -2,6 +2,7 @@
 #include "cli/cli_context.hpp"
 #include "error.hpp"
 #include "report.hpp"
+#include "zones.hpp"
 
 namespace tw {
 
@@ -41,6 +42,11 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     const Config& config = ctx.config();
     if (command->count("--timezone") == 0) report.timezone = config.timezone;
     if (command->count("--start-of-week") == 0) report.start_of_week = config.start_of_week;
+    if (!is_known_timezone(report.timezone)) throw Error(ErrorKind::usage, "--timezone: " + unknown_timezone_message(report.timezone));
+    if (!parse_weekday(report.start_of_week)) {
+      throw Error(ErrorKind::usage, "--start-of-week must be a day's name or its three-letter abbreviation "
+                                        "(monday, sun, ...), got \"" + report.start_of_week + "\"");
+    }
     if (!options->by.empty()) {
       report.by.clear();
       std::string item;
@@ -56,7 +62,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     std::string kind = options->kind;
     if (kind.empty()) kind = options->by.empty() ? "daily" : "breakdown";
     auto parsed = parse_report_kind(kind);
-    if (!parsed) throw Error(ErrorKind::bad_input, "unknown report \"" + kind + "\"; see tw report --help");
+    if (!parsed) throw Error(ErrorKind::usage, "unknown report \"" + kind + "\"; see tw report --help");
     report.kind = *parsed;
     report.table = !options->json;
     const PriceTable prices = configured_prices(ctx);
