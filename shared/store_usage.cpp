@@ -800,6 +800,21 @@ std::int64_t UsageStore::record_count() {
   }
 }
 
+std::vector<std::string> UsageStore::session_ids(const std::string& prefix, std::size_t limit) {
+  try {
+    SQLite::Statement statement(m_impl->db, "SELECT DISTINCT session_id FROM usage_records WHERE session_id != '' "
+                                            "AND substr(session_id, 1, ?) = ? LIMIT ?");
+    statement.bind(1, static_cast<std::int64_t>(prefix.size()));
+    statement.bind(2, prefix);
+    statement.bind(3, static_cast<std::int64_t>(limit));
+    std::vector<std::string> out;
+    while (statement.executeStep()) out.push_back(statement.getColumn(0).getString());
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading session ids");
+  }
+}
+
 AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
   try {
     auto& db = m_impl->db;

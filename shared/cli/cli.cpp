@@ -3,6 +3,7 @@
 
 #include "cli/cli_context.hpp"
 #include "error.hpp"
+#include "store_usage.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -37,6 +38,26 @@ Store* CliContext::existing_store() {
   if (!std::filesystem::exists(path, ec)) return nullptr;
   m_store.emplace(Store::open(path, StoreMode::cli));
   return &*m_store;
+}
+
+std::string CliContext::resolve_session(const std::string& prefix) {
+  std::vector<std::string> ids;
+  if (Store* events = existing_store()) {
+    EventQuery query;
+    query.session_prefix = prefix;
+    for (const SessionRow& session : events->sessions(query)) ids.push_back(session.session_id);
+    UsageStore usage = UsageStore::open(db_path(), UsageStore::Use::report);
+    for (std::string& id : usage.session_ids(prefix, 20)) ids.push_back(std::move(id));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() == 1) return ids.front();
+  if (ids.empty()) throw Error(ErrorKind::bad_input, "no session id starts with \"" + prefix + "\"");
+  std::string list;
+  for (std::size_t i = 0; i < ids.size() && i < 10; ++i) list += (i ? ", " : "") + ids[i];
+  if (ids.size() > 10) list += ", ...";
+  throw Error(ErrorKind::usage, "--session " + prefix + " is ambiguous: " + std::to_string(ids.size()) +
+                                    " sessions start with it (" + list + "); give more of the id");
 }
 
 int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& clock, std::ostream& out,

@@ -31,6 +31,10 @@ public:
   Store& store();
   // Opens read-only; returns nullptr when no database exists yet.
   Store* existing_store();
+  // The one session whose id starts with `prefix`, among those the hooks recorded and those the transcripts
+  // hold; every command that takes --session resolves it here. Several: Error(usage) listing them; none:
+  // Error(bad_input) saying so.
+  std::string resolve_session(const std::string& prefix);
 
 private:
   std::optional<Config> m_config;

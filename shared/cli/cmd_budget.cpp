@@ -16,8 +16,8 @@ namespace {
 
 // The session that session-window budgets show: the given one, else the latest in this project, else the
 // latest anywhere.
-std::string pick_session(Store& store, const std::string& wanted, const std::string& project_dir) {
-  if (!wanted.empty()) return wanted;
+std::string pick_session(CliContext& ctx, Store& store, const std::string& wanted, const std::string& project_dir) {
+  if (!wanted.empty()) return ctx.resolve_session(wanted);
   const auto sessions = store.sessions(EventQuery{});
   const SessionRow* latest = nullptr;
   const SessionRow* latest_here = nullptr;
@@ -72,7 +72,7 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     std::vector<BudgetStatus> statuses;
     std::string session;
     if (store) {
-      session = pick_session(*store, options->session, ctx.paths.project_dir.string());
+      session = pick_session(ctx, *store, options->session, ctx.paths.project_dir.string());
       BudgetBook book(*store, config, now, five_hour);
       for (const Budget& b : config.budgets) statuses.push_back(book.status(b, session));
     } else {

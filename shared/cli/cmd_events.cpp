@@ -23,7 +23,7 @@ void add_events_command(CLI::App& app, CliContext& ctx) {
     std::vector<TreeNode> trees;
     if (store != nullptr) {
       EventQuery query;
-      if (!options->session.empty()) query.session_prefix = options->session;
+      if (!options->session.empty()) query.session_prefix = ctx.resolve_session(options->session);
       else if (!options->all) {
         query.active_since_ms = ctx.clock.now_ms() - static_cast<EpochMs>(options->recent_minutes * 60000.0);
       }

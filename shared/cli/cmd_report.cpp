@@ -65,6 +65,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     if (!parsed) throw Error(ErrorKind::usage, "unknown report \"" + kind + "\"; see tw report --help");
     report.kind = *parsed;
     report.table = !options->json;
+    if (!report.session.empty()) report.session = ctx.resolve_session(report.session);
     const PriceTable prices = configured_prices(ctx);
     UsageStore store = UsageStore::open(ctx.db_path(), UsageStore::Use::report);
     const Report result = build_report(store, prices, report, ctx.clock.now_ms());

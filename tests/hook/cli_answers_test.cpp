@@ -2,6 +2,8 @@
 // never silently read as something else. The built tw binary on a throwaway HOME.
 #include "hook/quota_support.hpp"
 
+#include <nlohmann/json.hpp>
+
 using namespace quota_test;
 
 namespace {
@@ -80,4 +82,45 @@ TEST_CASE("tw: a malformed config is said by every command on stderr", "[cli][an
   CHECK(check.err.empty());
   CHECK(check.out.find("timezone: unknown time zone") != std::string::npos);
   CHECK(tw(box, {"--version"}).err.empty());
+}
+
+TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one lists the candidates",
+          "[cli][answers]") {
+  Sandbox box;
+  // Two sessions recorded by the hooks, one only in the transcripts.
+  for (const char* id : {"abc11111-0000", "abc22222-0000"}) {
+    const Run run = run_program(bin("tw-command-start"), {}, box.vars,
+                                std::string(R"({"session_id":")") + id +
+                                    R"(","hook_event_name":"UserPromptSubmit","prompt":"hi","prompt_id":"p-)" + id + "\"}");
+    REQUIRE(run.code == 0);
+  }
+  const fs::path projects = box.home / ".claude/projects/-project";
+  const std::string when = "2026-12-01T10:00:00.000Z";
+  spit(projects / "xyz99999-0000.jsonl",
+       R"({"type":"assistant","sessionId":"xyz99999-0000","timestamp":")" + when +
+           R"(","requestId":"r1","uuid":"a1","message":{"id":"m1","role":"assistant","model":"claude-sonnet-4-5",)"
+           R"("content":[],"usage":{"input_tokens":1200,"output_tokens":0}}})" "\n");
+  REQUIRE(tw(box, {"ingest", "--quiet", projects.string()}).code == 0);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"budget", "--session", "abc"}, {"events", "--session", "abc"}, {"report", "session", "--session", "abc"}}) {
+    const Run run = tw(box, args);
+    INFO(args[0] << ": " << run.out << run.err);
+    CHECK(run.code == 2);
+    CHECK(run.err.find("ambiguous") != std::string::npos);
+    CHECK(run.err.find("abc11111-0000") != std::string::npos);
+    CHECK(run.err.find("abc22222-0000") != std::string::npos);
+  }
+  // A prefix of a session only the transcripts hold: tw budget counts its spend like tw report does.
+  box.vars["CLAUDE_PROJECT_DIR"] = box.project.string();
+  spit(box.project / ".tokenwarden.json", R"({"budgets": [{"name": "s", "window": "session", "tokens": 10000}]})");
+  const Run budget = tw(box, {"budget", "--json", "--session", "xyz"});
+  INFO(budget.out << budget.err);
+  REQUIRE(budget.code == 0);
+  const auto doc = nlohmann::json::parse(budget.out);
+  CHECK(doc["budgets"][0]["session"] == "xyz99999-0000");
+  CHECK(doc["budgets"][0]["spent"] == 1200.0);
+  const Run none = tw(box, {"events", "--session", "nope"});
+  CHECK(none.code == 1);
+  CHECK(none.out.empty());
+  CHECK(none.err.find("no session id starts with \"nope\"") != std::string::npos);
 }
