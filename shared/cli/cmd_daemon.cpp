@@ -57,8 +57,12 @@ void add_daemon_command(CLI::App& app, CliContext& ctx) {
   auto* status = command->add_subcommand("status", "Is the watchdog running?");
   status->callback([&ctx] {
     const auto db_path = ctx.db_path();
-    if (auto pid = running_daemon_pid(db_path)) ctx.out << "running (pid " << *pid << ")\n";
-    else ctx.out << "not running\n";
+    if (auto pid = running_daemon_pid(db_path)) {
+      ctx.out << "running (pid " << *pid << ")\n";
+    } else {
+      ctx.out << "not running\n";
+      ctx.exit_code = 3; // like `systemctl status`: a script can test it
+    }
     const std::string last = last_log_line(daemon_log_path_for(db_path));
     if (!last.empty()) ctx.out << "last log line: " << last << "\n";
   });

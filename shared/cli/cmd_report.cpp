@@ -4,6 +4,8 @@
 #include "report.hpp"
 #include "zones.hpp"
 
+#include <algorithm>
+
 namespace tw {
 
 PriceTable configured_prices(CliContext& ctx);
@@ -64,6 +66,28 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     auto parsed = parse_report_kind(kind);
     if (!parsed) throw Error(ErrorKind::usage, "unknown report \"" + kind + "\"; see tw report --help");
     report.kind = *parsed;
+    // An option this report does not take is refused, never ignored.
+    using K = ReportKind;
+    const struct {
+      const char* flag;
+      std::vector<ReportKind> kinds;
+      const char* which;
+    } k_applies[] = {{"--by", {K::breakdown, K::top}, "breakdown and top"},
+                     {"--limit", {K::top}, "top"},
+                     {"--hours", {K::hourly}, "hourly"},
+                     {"--days", {K::trend}, "trend"},
+                     {"--start-of-week", {K::weekly}, "weekly"},
+                     {"--breakdown", {K::daily, K::weekly, K::monthly, K::session, K::blocks},
+                      "daily, weekly, monthly, session and blocks"}};
+    for (const auto& rule : k_applies) {
+      if (command->count(rule.flag) == 0 ||
+          std::find(rule.kinds.begin(), rule.kinds.end(), report.kind) != rule.kinds.end()) {
+        continue;
+      }
+      throw Error(ErrorKind::usage, std::string(rule.flag) + " does not apply to tw report " + kind + ": only " +
+                                        rule.which + " take it");
+    }
+    if (options->json && options->csv) throw Error(ErrorKind::usage, "--json and --csv cannot be given together");
     report.table = !options->json;
     if (!report.session.empty()) report.session = ctx.resolve_session(report.session);
     const PriceTable prices = configured_prices(ctx);

@@ -124,3 +124,34 @@ TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one li
   CHECK(none.out.empty());
   CHECK(none.err.find("no session id starts with \"nope\"") != std::string::npos);
 }
+
+TEST_CASE("tw report: an option the report does not take is refused, saying which reports take it",
+          "[cli][answers]") {
+  Sandbox box;
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } k_refused[] = {
+      {{"report", "daily", "--by", "model"}, "--by does not apply to tw report daily: only breakdown and top take it"},
+      {{"report", "hourly", "--days", "3"}, "--days does not apply to tw report hourly: only trend take"},
+      {{"report", "daily", "--limit", "3"}, "--limit does not apply to tw report daily: only top take"},
+      {{"report", "session", "--hours", "3"}, "--hours does not apply to tw report session"},
+      {{"report", "monthly", "--start-of-week", "sun"}, "--start-of-week does not apply to tw report monthly"},
+      {{"report", "top", "--breakdown"}, "--breakdown does not apply to tw report top"},
+      {{"report", "daily", "--json", "--csv"}, "--json and --csv cannot be given together"},
+  };
+  for (const auto& c : k_refused) {
+    const Run run = tw(box, c.args);
+    INFO(c.args[1] << " " << c.args[2] << ": " << run.err);
+    CHECK(run.code == 2);
+    CHECK(run.out.empty());
+    CHECK(run.err.find(c.says) != std::string::npos);
+  }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"report", "top", "--limit", "3", "--by", "model"}, {"report", "trend", "--days", "3"},
+           {"report", "hourly", "--hours", "5"}, {"report", "--by", "model"}, {"report", "daily", "--breakdown", "--csv"}}) {
+    const Run run = tw(box, args);
+    INFO(args[1] << ": " << run.err);
+    CHECK(run.code == 0);
+  }
+}
