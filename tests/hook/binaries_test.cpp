@@ -301,9 +301,14 @@ TEST_CASE("binaries: tw-stop on PreToolUse with a 5 MB Write payload prints noth
 
 TEST_CASE("binaries: --version and --help print one line and exit 0", "[binary]") {
   for (const Hook hook : k_all_hooks) {
-    const ProcessResult result = run_process({hook_binary(hook).string(), "--version"}, {}, "");
-    CHECK(result.exit_code == 0);
-    CHECK(result.out.rfind(std::string(hook_binary_name(hook)) + " ", 0) == 0);
+    for (const char* flag : {"--version", "--help"}) {
+      INFO(hook_binary_name(hook) << " " << flag);
+      const ProcessResult result = run_process({hook_binary(hook).string(), flag}, {}, "");
+      CHECK(result.exit_code == 0);
+      CHECK(result.out.rfind(std::string(hook_binary_name(hook)) + " ", 0) == 0);
+      CHECK(std::count(result.out.begin(), result.out.end(), '\n') == 1);
+      CHECK(result.err.empty());
+    }
   }
 }
 

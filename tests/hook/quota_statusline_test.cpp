@@ -93,10 +93,15 @@ TEST_CASE("the statusline shows the last known quota with its age when stale", "
 TEST_CASE("the statusline honours segments, padding, COLUMNS and NO_COLOR", "[quota][statusline]") {
   Sandbox box;
   const tw::EpochMs t0 = 1795490000000;
+  // The full line is 26 cells. At COLUMNS 30 it fits in 30 - 2 - 0 = 28 cells, not in 30 - 2 - 4 = 24: padding
+  // 4 drops the least important segment.
+  spit(box.home / ".config/tokenwarden/config.json", R"({"statusline": {"segments": ["quota", "model"], "padding": 0}})");
+  const auto wide = render(box, statusline_input(45, 62), t0, {{"COLUMNS", "30"}});
+  CHECK(wide.out == "5h 45% · 7d 62% | Opus 4.8\n");
   spit(box.home / ".config/tokenwarden/config.json", R"({"statusline": {"segments": ["quota", "model"], "padding": 4}})");
-  const auto narrow = render(box, statusline_input(45, 62), t0, {{"COLUMNS", "32"}});
+  const auto narrow = render(box, statusline_input(45, 62, 0.42), t0 + 1000, {{"COLUMNS", "30"}});
   INFO(narrow.out);
-  CHECK(narrow.out == "5h 45% · 7d 62% | Opus 4.8\n");
+  CHECK(narrow.out == "5h 45% · 7d 62%\n");
   SECTION("colour unless NO_COLOR") {
     auto vars = box.vars;
     tw::MapEnv env(vars);

@@ -32,9 +32,10 @@ const ConfigProblem* find_problem(const Config& config, const std::string& key) 
 // Every key the documentation must describe (dotted).
 const char* const k_documented_keys[] = {
     "db_path", "usage_url", "credentials_path", "timezone", "start_of_week", "quota.enabled",
-    "quota.warn_threshold", "quota.critical_threshold", "quota.check_interval", "quota.notify_managers",
-    "quota.block_spawns_on_critical", "quota.auto_stop_on_critical", "statusline.segments", "ingest_interval",
-    "idle_exit", "budgets", "pricing", "downshift"};
+    "quota.warn_threshold", "quota.critical_threshold", "quota.check_interval", "quota.stale", "quota.notify_managers",
+    "quota.block_spawns_on_critical", "quota.block_prompts_on_critical", "quota.auto_stop_on_critical",
+    "statusline.segments", "statusline.padding", "ingest_interval", "idle_exit", "budgets", "spawn_estimate",
+    "pricing", "downshift"};
 
 const nlohmann::json* at_path(const nlohmann::json& doc, const std::string& path) {
   const nlohmann::json* node = &doc;
@@ -231,12 +232,35 @@ TEST_CASE("documented_defaults parses as JSON with comments and documents every 
   write_file(dir.path() / "config.json", text);
   const Config loaded = load_config_files(dir.path() / "config.json", {});
   for (const auto& problem : loaded.problems) FAIL_CHECK(problem.describe());
+  // Every key: the documented default is the struct's default (a key added to one and not the other fails).
   const Config defaults;
-  CHECK(loaded.quota.warn_threshold == defaults.quota.warn_threshold);
-  CHECK(loaded.quota.check_interval == defaults.quota.check_interval);
-  CHECK(loaded.statusline.segments == defaults.statusline.segments);
+  CHECK(loaded.db_path == defaults.db_path);
+  CHECK((loaded.usage_url.empty() || loaded.usage_url == "https://api.anthropic.com/api/oauth/usage")); // empty = it
+  CHECK(loaded.credentials_path == defaults.credentials_path);
   CHECK(loaded.timezone == defaults.timezone);
+  CHECK(loaded.start_of_week == defaults.start_of_week);
+  CHECK(loaded.quota.enabled == defaults.quota.enabled);
+  CHECK(loaded.quota.warn_threshold == defaults.quota.warn_threshold);
+  CHECK(loaded.quota.critical_threshold == defaults.quota.critical_threshold);
+  CHECK(loaded.quota.check_interval == defaults.quota.check_interval);
+  CHECK(loaded.quota.stale == defaults.quota.stale);
+  CHECK(loaded.quota.notify_managers == defaults.quota.notify_managers);
+  CHECK(loaded.quota.block_spawns_on_critical == defaults.quota.block_spawns_on_critical);
+  CHECK(loaded.quota.block_prompts_on_critical == defaults.quota.block_prompts_on_critical);
+  CHECK(loaded.quota.auto_stop_on_critical == defaults.quota.auto_stop_on_critical);
+  CHECK(loaded.statusline.segments == defaults.statusline.segments);
+  CHECK(loaded.statusline.padding == defaults.statusline.padding);
   CHECK(loaded.ingest_interval == defaults.ingest_interval);
+  CHECK(loaded.idle_exit == defaults.idle_exit);
+  CHECK(loaded.budgets.empty());
+  CHECK(loaded.spawn_estimate == defaults.spawn_estimate);
+  CHECK(nlohmann::json::parse(loaded.pricing_json.empty() ? "{}" : loaded.pricing_json) ==
+        nlohmann::json::parse(defaults.pricing_json.empty() ? "{}" : defaults.pricing_json));
+  CHECK(loaded.downshift.empty());
+  // The documented file has exactly these keys (one more there needs its check above).
+  std::size_t leaves = 0;
+  for (auto it = doc.begin(); it != doc.end(); ++it) leaves += it->is_object() && it.key() != "pricing" ? it->size() : 1;
+  CHECK(leaves == std::size(k_documented_keys));
 }
 
 TEST_CASE("resolve_db_path: TOKENWARDEN_DB, else the user's db_path, else the XDG state dir", "[config]") {
