@@ -355,7 +355,7 @@ void add_counts(IngestSummary& total, const IngestSummary& file) {
 
 } // namespace
 
-std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home) {
+std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home, std::vector<std::string>* warnings) {
   std::vector<fs::path> candidates;
   if (auto dirs = env.get("CLAUDE_CONFIG_DIR"); dirs && !dirs->empty()) {
     std::stringstream list(*dirs);
@@ -367,11 +367,18 @@ std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home) {
       const fs::path dir(entry);
       if (is_dir(dir / "projects")) candidates.push_back(dir / "projects");
       else if (dir.filename() == "projects" && is_dir(dir)) candidates.push_back(dir);
+      else if (warnings) {
+        warnings->push_back("CLAUDE_CONFIG_DIR names " + entry + ", which has no projects/ folder: no transcripts are read from it");
+      }
     }
   } else {
     const fs::path xdg = env.get_or("XDG_CONFIG_HOME", (home / ".config").string());
     for (const fs::path& dir : {xdg / "claude", home / ".claude"}) {
       if (is_dir(dir / "projects")) candidates.push_back(dir / "projects");
+    }
+    if (candidates.empty() && warnings) {
+      warnings->push_back("no Claude Code transcripts found: neither " + (xdg / "claude/projects").string() + " nor " +
+                          (home / ".claude/projects").string() + " exists (set CLAUDE_CONFIG_DIR if they live elsewhere)");
     }
   }
   std::vector<fs::path> roots;

@@ -19,7 +19,8 @@ class Env;
 // The projects/ folders to read, like ccusage 20: every entry of CLAUDE_CONFIG_DIR (comma-separated; an entry
 // may be a config dir holding projects/ or the projects/ dir itself), else ${XDG_CONFIG_HOME:-~/.config}/claude
 // and ~/.claude. Only folders that exist are returned.
-std::vector<std::filesystem::path> transcript_roots(const Env& env, const std::filesystem::path& home);
+std::vector<std::filesystem::path> transcript_roots(const Env& env, const std::filesystem::path& home,
+                                                   std::vector<std::string>* warnings = nullptr);
 
 // Every *.jsonl below the given paths (a file is taken as is; a folder holding projects/ is read from there),
 // recursively, sorted by path, without duplicates.

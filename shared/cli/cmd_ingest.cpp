@@ -52,7 +52,13 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
   command->add_flag("--json", options->json, "Print the summary as JSON");
   command->callback([&ctx, options] {
     std::vector<std::filesystem::path> inputs(options->paths.begin(), options->paths.end());
-    if (inputs.empty()) inputs = transcript_roots(ctx.env, ctx.paths.home);
+    if (inputs.empty()) {
+      std::vector<std::string> warnings;
+      inputs = transcript_roots(ctx.env, ctx.paths.home, &warnings);
+      if (!options->quiet) {
+        for (const std::string& warning : warnings) ctx.err << "tw ingest: warning: " << warning << "\n";
+      }
+    }
     const bool folders = std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
       std::error_code ec;
       return std::filesystem::is_directory(p, ec);

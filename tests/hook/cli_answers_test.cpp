@@ -155,3 +155,21 @@ TEST_CASE("tw report: an option the report does not take is refused, saying whic
     CHECK(run.code == 0);
   }
 }
+
+TEST_CASE("tw ingest: a CLAUDE_CONFIG_DIR without projects/ is a warning, not a silent nothing", "[cli][answers]") {
+  Sandbox box;
+  const fs::path empty = box.home / "claude-elsewhere";
+  fs::create_directories(empty);
+  box.vars["CLAUDE_CONFIG_DIR"] = empty.string();
+  const Run run = tw(box, {"ingest"});
+  INFO(run.out << run.err);
+  CHECK(run.code == 0);
+  CHECK(run.err.find("tw ingest: warning: CLAUDE_CONFIG_DIR names " + empty.string() + ", which has no projects/") !=
+        std::string::npos);
+  box.vars.erase("CLAUDE_CONFIG_DIR");
+  const Run none = tw(box, {"ingest"});
+  CHECK(none.err.find("no Claude Code transcripts found") != std::string::npos);
+  fs::create_directories(empty / "projects");
+  box.vars["CLAUDE_CONFIG_DIR"] = empty.string();
+  CHECK(tw(box, {"ingest"}).err.empty());
+}
