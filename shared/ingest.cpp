@@ -100,6 +100,9 @@ private:
   void line(std::string_view line, std::int64_t offset, ReadFile& out, const TranscriptOrigin& origin,
             const std::string& path);
   std::string command_for(const std::string& prompt_id, std::string_view line, const std::string& session);
+  // The stage in force when a record happened: the TOKENWARDEN_STAGE its session started with, else its
+  // project's stage at that time.
+  std::string stage_for(const std::string& session, const std::string& project, EpochMs ts_ms);
   void flush(ReadFile& out);
   static bool better_copy(const UsageRecord& a, const UsageRecord& b);
   IngestLookups& lookups() {
@@ -115,6 +118,7 @@ private:
   std::optional<UsageRecord> m_pending; // the best line so far of the response being read
   UsageLineParser m_parser;
   std::unordered_map<std::string, std::string> m_commands;
+  std::unordered_map<std::string, std::string> m_session_stages;
   std::vector<char> m_buffer;
 };
 
@@ -125,6 +129,12 @@ std::string FileReader::command_for(const std::string& prompt_id, std::string_vi
   else command = m_parser.slash_command(line);
   m_commands.emplace(prompt_id, command);
   return command;
+}
+
+std::string FileReader::stage_for(const std::string& session, const std::string& project, EpochMs ts_ms) {
+  auto it = m_session_stages.find(session);
+  if (it == m_session_stages.end()) it = m_session_stages.emplace(session, lookups().session_stage(session)).first;
+  return it->second.empty() ? m_options.stages.at(project, ts_ms) : it->second;
 }
 
 void FileReader::line(std::string_view text, std::int64_t offset, ReadFile& out, const TranscriptOrigin& origin,
@@ -172,7 +182,7 @@ void FileReader::line(std::string_view text, std::int64_t offset, ReadFile& out,
   r.prompt_id = state.prompt_id;
   r.command = state.command;
   r.skill = state.skill; // the skill's work comes after its call: the calling message is outside the span
-  r.stage = m_options.stage;
+  r.stage = stage_for(r.session_id, r.project, r.ts_ms);
   r.file_path = path;
   r.line_offset = offset;
   if (parsed->skill_called) state.skill = *parsed->skill_called;

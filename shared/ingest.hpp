@@ -38,7 +38,7 @@ struct TranscriptOrigin {
 TranscriptOrigin origin_of(const std::filesystem::path& file);
 
 struct IngestOptions {
-  std::string stage;             // TOKENWARDEN_STAGE, else the stored label
+  StageHistory stages;           // the stage in force per project and time (a session's own stage wins)
   bool rebuild = false;          // forget everything first
   bool rescan = false;           // ingest_folders: list every folder, even those whose time has not moved
   std::function<void(std::size_t done, std::size_t total, std::int64_t bytes)> progress; // total 0: unknown

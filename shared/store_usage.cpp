@@ -8,7 +8,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
+#include <nlohmann/json.hpp>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -20,7 +23,7 @@
 namespace tw {
 
 // The usage module's schema steps, in order (declared in store_impl.hpp). Never edit a landed step.
-const char* const k_usage_steps[5] = {
+const char* const k_usage_steps[6] = {
     R"sql(
 CREATE TABLE usage_records (
   id INTEGER PRIMARY KEY,
@@ -140,6 +143,18 @@ CREATE TABLE usage_rollup_model (
 );
 CREATE INDEX usage_rollup_model_slot ON usage_rollup_model(slot);
 INSERT OR IGNORE INTO usage_rollup_dirty (slot) SELECT DISTINCT slot FROM usage_rollup;
+)sql",
+    // 6 (issue 15): the stage per project over time (usage is attributed to the stage in force when it
+    // happened); the one stage of the whole store before this becomes the fallback "*", in force from the start.
+    R"sql(
+CREATE TABLE stage_history (
+  project TEXT NOT NULL,
+  from_ms INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  PRIMARY KEY (project, from_ms)
+) WITHOUT ROWID;
+INSERT INTO stage_history (project, from_ms, stage)
+  SELECT '*', 0, value FROM usage_settings WHERE key = 'stage' AND value != '';
 )sql",
 };
 
@@ -1090,6 +1105,7 @@ const std::filesystem::path& UsageStore::path() const { return m_impl->path; }
 struct IngestLookups::Impl {
   SQLite::Database db;
   SQLite::Statement command;
+  std::optional<SQLite::Statement> session_stage; // prepared at the first look-up
   std::optional<SQLite::Statement> file_state; // prepared at the first look-up
   explicit Impl(const std::filesystem::path& p)
       : db(p.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX, 10000),
@@ -1132,6 +1148,28 @@ std::optional<std::string> IngestLookups::command(const std::string& session_id,
   }
 }
 
+std::string IngestLookups::session_stage(const std::string& session_id) {
+  try {
+    if (!m_impl->session_stage) {
+      m_impl->session_stage.emplace(m_impl->db, "SELECT detail FROM events WHERE session_id = ? AND "
+                                                "event_type = 'session_start' AND detail LIKE '%\"stage\"%' "
+                                                "ORDER BY ts_ms LIMIT 1");
+    }
+    auto& s = *m_impl->session_stage;
+    s.reset();
+    s.bind(1, session_id);
+    std::string stage;
+    if (s.executeStep()) {
+      const auto detail = nlohmann::json::parse(s.getColumn(0).getString(), nullptr, false);
+      if (detail.is_object() && detail.contains("stage") && detail["stage"].is_string()) stage = detail["stage"];
+    }
+    s.reset();
+    return stage;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading a session's stage");
+  }
+}
+
 std::string UsageStore::Impl::setting(const char* key) {
   SQLite::Statement s(db, "SELECT value FROM usage_settings WHERE key = ?");
   s.bind(1, key);
@@ -1162,17 +1200,51 @@ void UsageStore::set_scan_mark(const std::string& mark) {
   }
 }
 
-std::string UsageStore::stage() {
+void StageHistory::add(const std::string& project, EpochMs from_ms, const std::string& stage) {
+  auto& entries = m_entries[project];
+  entries.emplace_back(from_ms, stage);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+std::string StageHistory::at(const std::string& project, EpochMs ts_ms) const {
+  for (const std::string& key : {project, std::string("*")}) {
+    auto it = m_entries.find(key);
+    if (it == m_entries.end()) continue;
+    // The last entry that started at or before ts_ms.
+    auto after = std::upper_bound(it->second.begin(), it->second.end(), ts_ms,
+                                  [](EpochMs t, const auto& entry) { return t < entry.first; });
+    if (after != it->second.begin()) return std::prev(after)->second;
+  }
+  return {};
+}
+
+std::string stage_project_key(const std::string& project_dir) {
+  std::string key = project_dir;
+  for (char& c : key) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+  }
+  return key;
+}
+
+StageHistory UsageStore::stage_history() {
   try {
-    return m_impl->setting("stage");
+    SQLite::Statement s(m_impl->db, "SELECT project, from_ms, stage FROM stage_history");
+    StageHistory history;
+    while (s.executeStep()) history.add(s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString());
+    return history;
   } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the stage");
+    rethrow_storage(e, "reading the stage history");
   }
 }
 
-void UsageStore::set_stage(const std::string& stage) {
+void UsageStore::set_stage(const std::string& project, const std::string& stage, EpochMs from_ms) {
   try {
-    m_impl->set_setting("stage", stage);
+    SQLite::Statement s(m_impl->db, "INSERT INTO stage_history (project, from_ms, stage) VALUES (?, ?, ?) "
+                                    "ON CONFLICT (project, from_ms) DO UPDATE SET stage = excluded.stage");
+    s.bind(1, project);
+    s.bind(2, static_cast<int64_t>(from_ms));
+    s.bind(3, stage);
+    s.exec();
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "setting the stage");
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,21 @@ struct RecordFilter {
   bool attribution = true;  // with light: also project, session, agent, command, skill and stage
 };
 
+// Which stage was in force for a project when (`tw stage set` appends to it). Projects are Claude Code's
+// transcript folder names (stage_project_key); "*" holds the stage set before stages were per project.
+class StageHistory {
+public:
+  void add(const std::string& project, EpochMs from_ms, const std::string& stage);
+  // The stage in force for `project` at ts_ms: the project's latest entry at or before it, else "*"'s, else "".
+  std::string at(const std::string& project, EpochMs ts_ms) const;
+
+private:
+  std::map<std::string, std::vector<std::pair<EpochMs, std::string>>> m_entries;
+};
+
+// A project directory as Claude Code names its transcript folder ("/home/dev/proj" -> "-home-dev-proj").
+std::string stage_project_key(const std::string& project_dir);
+
 class UsageStore {
 public:
   // How the store is used: a report scans the sums (mapping the file saves copying them); an ingest probes
@@ -134,8 +150,9 @@ public:
 
   const std::filesystem::path& path() const;
 
-  std::string stage();
-  void set_stage(const std::string& stage);
+  // The stage of each project over time; set_stage starts `stage` ("" for none) for a project from from_ms.
+  StageHistory stage_history();
+  void set_stage(const std::string& project, const std::string& stage, EpochMs from_ms);
 
   // Re-sums the quarter hours whose records changed (usage_rollup_dirty), or all of them when the prices'
   // long-context tiers differ from the ones the sums were made with. Call inside a transaction.
@@ -170,6 +187,8 @@ public:
   ~IngestLookups();
   std::optional<FileState> file_state(const std::string& path);
   std::optional<std::string> command(const std::string& session_id, const std::string& prompt_id);
+  // The TOKENWARDEN_STAGE the session started with (tw-command-start records it at SessionStart), or "".
+  std::string session_stage(const std::string& session_id);
 
 private:
   struct Impl;

@@ -78,7 +78,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     IngestOptions ingest;
     ingest.rebuild = options->rebuild;
     ingest.rescan = options->rescan;
-    ingest.stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage());
+    ingest.stages = store.stage_history();
     const bool bar = !options->quiet && !options->json && ::isatty(STDERR_FILENO) == 1;
     auto last = std::chrono::steady_clock::now();
     if (bar) {
@@ -143,26 +143,29 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
 }
 
 void add_stage_command(CLI::App& app, CliContext& ctx) {
-  auto* command = app.add_subcommand("stage", "The stage label new usage is attributed to");
+  auto* command = app.add_subcommand("stage", "The stage label usage is attributed to, per project and over time");
   command->require_subcommand(1);
   auto name = std::make_shared<std::string>();
-  auto* set = command->add_subcommand("set", "Attribute usage ingested from now on to NAME");
+  // This project's transcripts folder name: the stage history is kept per project.
+  auto project = [&ctx] { return stage_project_key(ctx.paths.project_dir.string()); };
+  auto* set = command->add_subcommand("set", "From now on, this project's usage is attributed to NAME");
   set->add_option("name", *name, "Stage label, e.g. design, implement, review")->required();
-  set->callback([&ctx, name] {
+  set->callback([&ctx, name, project] {
     UsageStore store = UsageStore::open(ctx.db_path());
-    store.set_stage(*name);
-    ctx.out << "Stage: " << *name << "\n";
+    store.set_stage(project(), *name, ctx.clock.now_ms());
+    ctx.out << "Stage of " << ctx.paths.project_dir.string() << ": " << *name << "\n";
   });
-  command->add_subcommand("clear", "Back to no stage")->callback([&ctx] {
+  command->add_subcommand("clear", "From now on, no stage for this project")->callback([&ctx, project] {
     UsageStore store = UsageStore::open(ctx.db_path());
-    store.set_stage("");
-    ctx.out << "Stage cleared\n";
+    store.set_stage(project(), "", ctx.clock.now_ms());
+    ctx.out << "Stage cleared for " << ctx.paths.project_dir.string() << "\n";
   });
-  command->add_subcommand("show", "Print the current stage")->callback([&ctx] {
-    UsageStore store = UsageStore::open(ctx.db_path());
-    const std::string stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage());
-    ctx.out << (stage.empty() ? "(none)" : stage) << "\n";
-  });
+  command->add_subcommand("show", "Print the stage in force here now (TOKENWARDEN_STAGE, else this project's)")
+      ->callback([&ctx, project] {
+        UsageStore store = UsageStore::open(ctx.db_path());
+        const std::string stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage_history().at(project(), ctx.clock.now_ms()));
+        ctx.out << (stage.empty() ? "(none)" : stage) << "\n";
+      });
 }
 
 } // namespace tw

@@ -50,6 +50,8 @@ Decision session_start(HookCall& call) {
   if (auto seconds = HookCall::integer_in(call.payload, "seconds_since_last_response")) {
     detail["seconds_since_last_response"] = *seconds;
   }
+  // The stage this session runs under, when Claude Code was started with one: its usage is attributed to it.
+  if (auto stage = call.env.get("TOKENWARDEN_STAGE"); stage && !stage->empty()) detail["stage"] = *stage;
   row.detail = dump(detail);
   Store& store = call.store();
   store.write([&] {

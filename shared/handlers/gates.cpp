@@ -11,6 +11,7 @@
 #include "store_quota.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace tw {
@@ -31,11 +32,19 @@ std::string resets_text(const BudgetStatus& status, EpochMs now) {
          format_iso_utc(*status.resets_ms).substr(0, 16) + "Z).";
 }
 
-// The stage label in force: TOKENWARDEN_STAGE, else the one `tw stage set` stored.
+// The stage label in force: the session's TOKENWARDEN_STAGE, else this project's latest `tw stage set` (else the
+// store-wide one set before stages were per project).
 std::string current_stage(HookCall& call, Store& store) {
   if (auto stage = call.env.get("TOKENWARDEN_STAGE"); stage && !stage->empty()) return *stage;
   try {
-    SQLite::Statement statement(StoreAccess::db(store), "SELECT value FROM usage_settings WHERE key = 'stage'");
+    std::string project = call.project_dir();
+    for (char& c : project) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+    }
+    SQLite::Statement statement(StoreAccess::db(store), "SELECT stage FROM stage_history WHERE project IN (?, '*') "
+                                                        "AND from_ms <= ? ORDER BY project = '*', from_ms DESC LIMIT 1");
+    statement.bind(1, project);
+    statement.bind(2, static_cast<int64_t>(call.clock.now_ms()));
     return statement.executeStep() ? statement.getColumn(0).getString() : std::string();
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading the stage");

@@ -2,13 +2,16 @@
 // never silently read as something else. The built tw binary on a throwaway HOME.
 #include "hook/quota_support.hpp"
 
+#include "clock.hpp"
+#include "store_usage.hpp"
+
 #include <nlohmann/json.hpp>
 
 using namespace quota_test;
 
 namespace {
 
-Run tw(const Sandbox& box, const std::vector<std::string>& args) { return run_program(bin("tw"), args, box.vars); }
+Run run_tw(const Sandbox& box, const std::vector<std::string>& args) { return run_program(bin("tw"), args, box.vars); }
 
 void user_config(const Sandbox& box, const std::string& text) {
   spit(box.home / ".config/tokenwarden/config.json", text);
@@ -19,19 +22,19 @@ void user_config(const Sandbox& box, const std::string& text) {
 TEST_CASE("tw: unknown time zones are refused in reports and in the config, never read as UTC", "[cli][answers]") {
   Sandbox box;
   for (const char* zone : {"Mars/Olympus", "+09:00", "JST", "../../etc/passwd", "UTC+9"}) {
-    const Run run = tw(box, {"report", "daily", "--timezone", zone});
+    const Run run = run_tw(box, {"report", "daily", "--timezone", zone});
     INFO(zone << ": " << run.out << run.err);
     CHECK(run.code == 2);
     CHECK(run.out.empty());
     CHECK(run.err.find(std::string("unknown time zone \"") + zone + "\"") != std::string::npos);
   }
   for (const char* zone : {"Asia/Tokyo", "UTC", "local", "America/Argentina/Buenos_Aires"}) {
-    const Run run = tw(box, {"report", "daily", "--timezone", zone, "--json"});
+    const Run run = run_tw(box, {"report", "daily", "--timezone", zone, "--json"});
     INFO(zone << ": " << run.err);
     CHECK(run.code == 0);
   }
   user_config(box, R"({"timezone": "Mars/Olympus"})");
-  const Run check = tw(box, {"config", "check"});
+  const Run check = run_tw(box, {"config", "check"});
   INFO(check.out);
   CHECK(check.code == 1);
   CHECK(check.out.find("config.json: timezone: unknown time zone \"Mars/Olympus\"") != std::string::npos);
@@ -39,15 +42,15 @@ TEST_CASE("tw: unknown time zones are refused in reports and in the config, neve
 
 TEST_CASE("tw: start_of_week has one parser for budgets and reports", "[cli][answers]") {
   Sandbox box;
-  CHECK(tw(box, {"report", "weekly", "--start-of-week", "sun", "--json"}).code == 0);
-  CHECK(tw(box, {"report", "weekly", "--start-of-week", "Saturday", "--json"}).code == 0);
-  const Run refused = tw(box, {"report", "weekly", "--start-of-week", "sundae"});
+  CHECK(run_tw(box, {"report", "weekly", "--start-of-week", "sun", "--json"}).code == 0);
+  CHECK(run_tw(box, {"report", "weekly", "--start-of-week", "Saturday", "--json"}).code == 0);
+  const Run refused = run_tw(box, {"report", "weekly", "--start-of-week", "sundae"});
   CHECK(refused.code == 2);
   CHECK(refused.err.find("\"sundae\"") != std::string::npos);
   user_config(box, R"({"start_of_week": "sun"})");
-  CHECK(tw(box, {"config", "check"}).code == 0);
+  CHECK(run_tw(box, {"config", "check"}).code == 0);
   user_config(box, R"({"start_of_week": "sundae"})");
-  const Run check = tw(box, {"config", "check"});
+  const Run check = run_tw(box, {"config", "check"});
   CHECK(check.code == 1);
   CHECK(check.out.find("start_of_week: must be a day's name") != std::string::npos);
 }
@@ -57,7 +60,7 @@ TEST_CASE("tw: a refused option value exits 2, a runtime failure 1", "[cli][answ
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"report", "daily", "--since", "2026-01-01"}, {"report", "daily", "--since", "20261341"},
            {"report", "nosuch"}, {"report", "breakdown", "--by", "colour"}, {"usage", "--no-such-flag"}}) {
-    const Run run = tw(box, args);
+    const Run run = run_tw(box, args);
     INFO(args[0] << " " << args[1] << ": " << run.err);
     CHECK(run.code == 2);
     CHECK(run.out.empty());
@@ -70,7 +73,7 @@ TEST_CASE("tw: a malformed config is said by every command on stderr", "[cli][an
   user_config(box, R"({"timezone": "Mars/Olympus", "quota": {"warn_threshold": "eighty"}})");
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"usage"}, {"budget"}, {"events"}, {"report", "daily", "--json"}, {"daemon", "status"}}) {
-    const Run run = tw(box, args);
+    const Run run = run_tw(box, args);
     INFO(args[0] << ": " << run.err);
     CHECK(run.err.find("tw: config error: ") != std::string::npos);
     CHECK(run.err.find("config.json: timezone: unknown time zone") != std::string::npos);
@@ -78,10 +81,10 @@ TEST_CASE("tw: a malformed config is said by every command on stderr", "[cli][an
     CHECK(run.out.find("config error") == std::string::npos);
   }
   // tw config check says them on stdout, once.
-  const Run check = tw(box, {"config", "check"});
+  const Run check = run_tw(box, {"config", "check"});
   CHECK(check.err.empty());
   CHECK(check.out.find("timezone: unknown time zone") != std::string::npos);
-  CHECK(tw(box, {"--version"}).err.empty());
+  CHECK(run_tw(box, {"--version"}).err.empty());
 }
 
 TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one lists the candidates",
@@ -100,10 +103,10 @@ TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one li
        R"({"type":"assistant","sessionId":"xyz99999-0000","timestamp":")" + when +
            R"(","requestId":"r1","uuid":"a1","message":{"id":"m1","role":"assistant","model":"claude-sonnet-4-5",)"
            R"("content":[],"usage":{"input_tokens":1200,"output_tokens":0}}})" "\n");
-  REQUIRE(tw(box, {"ingest", "--quiet", projects.string()}).code == 0);
+  REQUIRE(run_tw(box, {"ingest", "--quiet", projects.string()}).code == 0);
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"budget", "--session", "abc"}, {"events", "--session", "abc"}, {"report", "session", "--session", "abc"}}) {
-    const Run run = tw(box, args);
+    const Run run = run_tw(box, args);
     INFO(args[0] << ": " << run.out << run.err);
     CHECK(run.code == 2);
     CHECK(run.err.find("ambiguous") != std::string::npos);
@@ -113,13 +116,13 @@ TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one li
   // A prefix of a session only the transcripts hold: tw budget counts its spend like tw report does.
   box.vars["CLAUDE_PROJECT_DIR"] = box.project.string();
   spit(box.project / ".tokenwarden.json", R"({"budgets": [{"name": "s", "window": "session", "tokens": 10000}]})");
-  const Run budget = tw(box, {"budget", "--json", "--session", "xyz"});
+  const Run budget = run_tw(box, {"budget", "--json", "--session", "xyz"});
   INFO(budget.out << budget.err);
   REQUIRE(budget.code == 0);
   const auto doc = nlohmann::json::parse(budget.out);
   CHECK(doc["budgets"][0]["session"] == "xyz99999-0000");
   CHECK(doc["budgets"][0]["spent"] == 1200.0);
-  const Run none = tw(box, {"events", "--session", "nope"});
+  const Run none = run_tw(box, {"events", "--session", "nope"});
   CHECK(none.code == 1);
   CHECK(none.out.empty());
   CHECK(none.err.find("no session id starts with \"nope\"") != std::string::npos);
@@ -141,7 +144,7 @@ TEST_CASE("tw report: an option the report does not take is refused, saying whic
       {{"report", "daily", "--json", "--csv"}, "--json and --csv cannot be given together"},
   };
   for (const auto& c : k_refused) {
-    const Run run = tw(box, c.args);
+    const Run run = run_tw(box, c.args);
     INFO(c.args[1] << " " << c.args[2] << ": " << run.err);
     CHECK(run.code == 2);
     CHECK(run.out.empty());
@@ -150,7 +153,7 @@ TEST_CASE("tw report: an option the report does not take is refused, saying whic
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"report", "top", "--limit", "3", "--by", "model"}, {"report", "trend", "--days", "3"},
            {"report", "hourly", "--hours", "5"}, {"report", "--by", "model"}, {"report", "daily", "--breakdown", "--csv"}}) {
-    const Run run = tw(box, args);
+    const Run run = run_tw(box, args);
     INFO(args[1] << ": " << run.err);
     CHECK(run.code == 0);
   }
@@ -161,15 +164,56 @@ TEST_CASE("tw ingest: a CLAUDE_CONFIG_DIR without projects/ is a warning, not a 
   const fs::path empty = box.home / "claude-elsewhere";
   fs::create_directories(empty);
   box.vars["CLAUDE_CONFIG_DIR"] = empty.string();
-  const Run run = tw(box, {"ingest"});
+  const Run run = run_tw(box, {"ingest"});
   INFO(run.out << run.err);
   CHECK(run.code == 0);
   CHECK(run.err.find("tw ingest: warning: CLAUDE_CONFIG_DIR names " + empty.string() + ", which has no projects/") !=
         std::string::npos);
   box.vars.erase("CLAUDE_CONFIG_DIR");
-  const Run none = tw(box, {"ingest"});
+  const Run none = run_tw(box, {"ingest"});
   CHECK(none.err.find("no Claude Code transcripts found") != std::string::npos);
   fs::create_directories(empty / "projects");
   box.vars["CLAUDE_CONFIG_DIR"] = empty.string();
-  CHECK(tw(box, {"ingest"}).err.empty());
+  CHECK(run_tw(box, {"ingest"}).err.empty());
+}
+
+TEST_CASE("tw stage: a session's TOKENWARDEN_STAGE wins, else the project's stage then, parallel projects apart",
+          "[cli][answers][stage]") {
+  Sandbox box;
+  const fs::path other = box.dir.path / "other";
+  fs::create_directories(other);
+  auto in_project = [&](const fs::path& dir) {
+    auto vars = box.vars;
+    vars["CLAUDE_PROJECT_DIR"] = dir.string();
+    return vars;
+  };
+  REQUIRE(run_program(bin("tw"), {"stage", "set", "design"}, in_project(box.project)).code == 0);
+  REQUIRE(run_program(bin("tw"), {"stage", "set", "research"}, in_project(other)).code == 0);
+  auto vars = in_project(box.project);
+  vars["TOKENWARDEN_STAGE"] = "review";
+  REQUIRE(run_program(bin("tw-command-start"), {}, vars,
+                      R"({"session_id":"s-review","hook_event_name":"SessionStart","source":"startup"})").code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string when = tw::format_iso_utc(now_ms()); // after the stages were set
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto line = [&](const std::string& session, const std::string& id) {
+    return R"({"type":"assistant","sessionId":")" + session + R"(","timestamp":")" + when + R"(","requestId":"r)" + id +
+           R"(","uuid":"u)" + id + R"(","message":{"id":"m)" + id + R"(","role":"assistant","model":"claude-sonnet-4-5",)"
+           R"("content":[],"usage":{"input_tokens":100,"output_tokens":0}}})" "\n";
+  };
+  const fs::path projects = box.home / ".claude/projects";
+  spit(projects / tw::stage_project_key(box.project.string()) / "s-review.jsonl", line("s-review", "1"));
+  spit(projects / tw::stage_project_key(box.project.string()) / "s-plain.jsonl", line("s-plain", "2"));
+  spit(projects / tw::stage_project_key(other.string()) / "s-other.jsonl", line("s-other", "3"));
+  // The stage changes before the ingest: the usage keeps the stage it happened under.
+  REQUIRE(run_program(bin("tw"), {"stage", "set", "implement"}, in_project(box.project)).code == 0);
+  REQUIRE(run_tw(box, {"ingest", "--quiet"}).code == 0);
+  const Run report = run_tw(box, {"report", "breakdown", "--by", "session,stage", "--json"});
+  INFO(report.out << report.err);
+  const auto doc = nlohmann::json::parse(report.out);
+  std::map<std::string, std::string> stage_of;
+  for (const auto& row : doc["rows"]) stage_of[row["session"].get<std::string>()] = row["stage"].get<std::string>();
+  CHECK(stage_of["s-review"] == "review");
+  CHECK(stage_of["s-plain"] == "design");
+  CHECK(stage_of["s-other"] == "research");
 }

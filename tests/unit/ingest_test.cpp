@@ -23,7 +23,8 @@ struct Fixture {
 
   IngestSummary ingest(const std::string& stage = "") {
     IngestOptions options;
-    options.stage = stage;
+    options.stages = store.stage_history();
+    if (!stage.empty()) options.stages.add("*", 0, stage);
     return ingest_files(store, prices, transcript_files({dir.root / "claude"}), options);
   }
   std::vector<UsageRecord> records() {
@@ -205,4 +206,46 @@ TEST_CASE("records carry command, skill and stage", "[ingest]") {
   CHECK(records[2].skill.empty());
   CHECK(records[2].prompt_id == "p2");
   for (const auto& r : records) CHECK(r.stage == "design");
+}
+
+TEST_CASE("usage is attributed to the stage in force when it happened, per project", "[ingest][stage]") {
+  Fixture f;
+  const EpochMs t0 = 1772359200000; // 2026-03-01T10:00:00Z
+  f.store.set_stage("p", "design", t0 - 60000);
+  f.store.set_stage("q", "research", t0 - 60000);
+  f.dir.write("claude/projects/p/s1.jsonl", user_line("2026-03-01T10:00:00.000Z", "p1", "work") +
+                                                assistant_line("2026-03-01T10:00:01.000Z", "m1", "r1", 1, 1) +
+                                                assistant_line("2026-03-01T10:20:00.000Z", "m2", "r2", 1, 1));
+  f.dir.write("claude/projects/q/s2.jsonl", user_line("2026-03-01T10:00:00.000Z", "p2", "work") +
+                                                assistant_line("2026-03-01T10:00:05.000Z", "m3", "r3", 1, 1));
+  // The stage of p changes at 10:10, before anything is ingested: 10:00 stays design, 10:20 is implement.
+  f.store.set_stage("p", "implement", t0 + 10 * 60000);
+  f.ingest();
+  std::map<std::string, std::string> stage_of;
+  for (const auto& r : f.records()) stage_of[r.message_id] = r.stage;
+  CHECK(stage_of["m1"] == "design");
+  CHECK(stage_of["m2"] == "implement");
+  CHECK(stage_of["m3"] == "research"); // another project keeps its own
+  // Records already stored stay as they are.
+  f.store.set_stage("p", "review", t0 - 120000);
+  f.ingest();
+  for (const auto& r : f.records()) {
+    if (r.message_id == "m1") CHECK(r.stage == "design");
+  }
+}
+
+TEST_CASE("StageHistory: the latest entry at or before the time, else the store-wide one", "[ingest][stage]") {
+  StageHistory h;
+  CHECK(h.at("p", 100).empty());
+  h.add("*", 0, "old");
+  CHECK(h.at("p", 100) == "old");
+  h.add("p", 200, "b");
+  h.add("p", 100, "a");
+  CHECK(h.at("p", 99) == "old");
+  CHECK(h.at("p", 100) == "a");
+  CHECK(h.at("p", 199) == "a");
+  CHECK(h.at("p", 5000) == "b");
+  h.add("p", 300, "");
+  CHECK(h.at("p", 301).empty()); // cleared
+  CHECK(stage_project_key("/home/dev/my.proj") == "-home-dev-my-proj");
 }
