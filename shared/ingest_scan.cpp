@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <cstdio>
+#include <filesystem>
+#include <set>
 #include <string_view>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -104,9 +106,11 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 }
 
 // Lists a folder: its sub-folders and *.jsonl files, by the file types getdents gives (a stat() only where the
-// type is unknown or a link: links are followed to files, never into folders). False when unreadable.
+// type is unknown or a link: links are followed to files, and into folders only with follow_folder_links, the
+// projects/ level, where dotfile managers link project folders: each target once, a real folder before a
+// link to it, by device and inode). False when unreadable.
 bool list_folder(const std::string& path, std::vector<std::string>& names, std::vector<char>& kinds,
-                 std::int64_t& mtime) {
+                 std::int64_t& mtime, bool follow_folder_links = false) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return false; // unreadable or gone: skipped, like skip_permission_denied
   struct stat st {};
@@ -115,6 +119,8 @@ bool list_folder(const std::string& path, std::vector<std::string>& names, std::
     return false;
   }
   mtime = mtime_ns(st);
+  std::set<std::pair<dev_t, ino_t>> seen;                                  // real sub-folders (links' targets too)
+  std::vector<std::pair<std::string, std::pair<dev_t, ino_t>>> linked;     // links to folders, by target
   alignas(struct dirent64) char buffer[32768];
   for (;;) {
     const ssize_t got = ::getdents64(fd, buffer, sizeof buffer);
@@ -128,9 +134,18 @@ bool list_folder(const std::string& path, std::vector<std::string>& names, std::
       if (type == DT_UNKNOWN || type == DT_LNK) {
         struct stat target {};
         if (::fstatat(fd, entry->d_name, &target, 0) != 0) continue;
+        const bool folder_link = follow_folder_links && entry->d_type == DT_LNK && S_ISDIR(target.st_mode);
+        if (folder_link) {
+          linked.push_back({std::string(name), {target.st_dev, target.st_ino}});
+          continue; // after the real folders
+        }
         type = S_ISREG(target.st_mode) ? DT_REG
                : (S_ISDIR(target.st_mode) && entry->d_type == DT_UNKNOWN) ? DT_DIR
                                                                            : DT_UNKNOWN;
+      }
+      if (type == DT_DIR && follow_folder_links) {
+        struct stat real {};
+        if (::fstatat(fd, entry->d_name, &real, AT_SYMLINK_NOFOLLOW) == 0) seen.insert({real.st_dev, real.st_ino});
       }
       if (type == DT_DIR) kinds.push_back('d');
       else if (type == DT_REG && ends_with(name, ".jsonl")) kinds.push_back('f');
@@ -139,6 +154,12 @@ bool list_folder(const std::string& path, std::vector<std::string>& names, std::
     }
   }
   ::close(fd);
+  std::sort(linked.begin(), linked.end());
+  for (auto& [name, id] : linked) {
+    if (!seen.insert(id).second) continue; // its target is listed already (the real folder, or an earlier link)
+    names.push_back(std::move(name));
+    kinds.push_back('d');
+  }
   return true;
 }
 
@@ -242,7 +263,8 @@ struct TranscriptScan::Impl {
   }
   void load(const std::filesystem::path& file, std::string_view mark);
   void prestat();
-  void visit_folder(std::string& path, const std::function<FileReadTo(const std::string&)>& visit);
+  // root: a walk's root; when it is a projects/ folder, links to project folders are followed (list_folder).
+  void visit_folder(std::string& path, const std::function<FileReadTo(const std::string&)>& visit, bool root = false);
 };
 
 TranscriptScan::TranscriptScan(std::vector<std::string> roots, const std::filesystem::path& kept, std::string_view mark,
@@ -338,7 +360,8 @@ void TranscriptScan::Impl::prestat() {
   other.join();
 }
 
-void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<FileReadTo(const std::string&)>& visit) {
+void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<FileReadTo(const std::string&)>& visit,
+                                       bool root) {
   KeptFolder* kept_folder = nullptr;
   while (next_kept < kept.size() && dir_less(kept[next_kept].row.dir, path)) ++next_kept; // gone
   if (next_kept < kept.size() && kept[next_kept].row.dir == path) {
@@ -366,7 +389,8 @@ void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<F
     mtime = kept_folder->row.mtime_ns;
   } else {
     std::vector<char> kinds;
-    if (!list_folder(path, names, kinds, mtime)) return;
+    const bool projects_level = root && std::filesystem::path(path).filename() == "projects";
+    if (!list_folder(path, names, kinds, mtime, projects_level)) return;
     ++folders_listed;
     if (now_ns - mtime < k_unsure_ns) mtime = k_unsure;
     // Files listed before keep where they were read to (and their up-front stat()).
@@ -425,7 +449,7 @@ void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<F
 void TranscriptScan::walk(const std::function<FileReadTo(const std::string& path)>& visit) {
   for (const std::string& root : m_impl->roots) {
     std::string path = root;
-    m_impl->visit_folder(path, visit);
+    m_impl->visit_folder(path, visit, true);
   }
   for (const auto& folder : m_impl->kept) m_impl->gone = m_impl->gone || !folder.visited;
 }

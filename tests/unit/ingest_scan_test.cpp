@@ -213,3 +213,28 @@ TEST_CASE("kept listings that do not go with the store are not used", "[ingest]"
     CHECK(t.ingest().folders_listed == 0);
   }
 }
+
+TEST_CASE("project folders that are links are read once each, links deeper down are not followed", "[ingest][scan]") {
+  Tree t;
+  // A dotfile manager's layout: projects/-home-dev-proj -> a folder elsewhere.
+  t.dir.write("elsewhere/proj/s1.jsonl", assistant_line("2026-03-01T10:00:00.000Z", "m1", "r", 1, 10));
+  t.dir.write("claude/projects/real/s2.jsonl", assistant_line("2026-03-01T10:00:00.000Z", "m2", "r", 1, 100));
+  t.dir.write("elsewhere/deep/s3.jsonl", assistant_line("2026-03-01T10:00:00.000Z", "m3", "r", 1, 1000));
+  fs::create_directory_symlink(t.dir.root / "elsewhere/proj", t.projects() / "-home-dev-proj");
+  fs::create_directory_symlink(t.projects() / "real", t.projects() / "also-real"); // the same folder twice
+  fs::create_directory_symlink(t.dir.root / "elsewhere/deep", t.projects() / "real" / "deeper"); // never followed
+  const auto summary = t.ingest();
+  CHECK(t.output_tokens() == 110); // m1 and m2 once; nothing under the deeper link
+  CHECK(summary.files_read == 2);
+  UsageStore store = UsageStore::open(t.db());
+  std::vector<std::string> projects;
+  store.for_each({}, [&](const UsageRecord& r) { projects.push_back(r.project); });
+  std::sort(projects.begin(), projects.end());
+  CHECK(projects == std::vector<std::string>{"-home-dev-proj", "real"}); // the real folder's name, not its link's
+  // A re-ingest reads nothing; an append behind the link is found.
+  CHECK(t.ingest().files_read == 0);
+  t.dir.write("elsewhere/proj/s1.jsonl", assistant_line("2026-03-01T10:00:00.000Z", "m1", "r", 1, 10) +
+                                             assistant_line("2026-03-01T10:05:00.000Z", "m4", "r", 1, 5000));
+  CHECK(t.ingest().files_read == 1);
+  CHECK(t.output_tokens() == 5110);
+}
