@@ -16,12 +16,14 @@
 #include "usage_fetch.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,7 +115,14 @@ int run_daemon(const DaemonContext& context) {
   ensure_private_dir(context.db_path.parent_path());
   const int lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (lock_fd < 0) throw Error(ErrorKind::io, "cannot open " + lock_path.string() + ": " + std::strerror(errno));
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  // A liveness probe (running_daemon_pid) holds a shared lock for a moment: retry briefly before deciding that
+  // another watchdog runs.
+  bool locked = false;
+  for (int attempt = 0; attempt < 10 && !locked; ++attempt) {
+    locked = ::flock(lock_fd, LOCK_EX | LOCK_NB) == 0;
+    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!locked) {
     ::close(lock_fd);
     return 0; // another watchdog runs
   }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,13 @@ fs::path daemon_lock_path_for(const fs::path& db_path) { return db_path.parent_p
 fs::path daemon_log_path_for(const fs::path& db_path) { return db_path.parent_path() / "daemon.log"; }
 
 std::optional<pid_t> running_daemon_pid(const fs::path& db_path) {
+  // The watchdog holds daemon.lock (LOCK_EX) for as long as it runs: a lock this process can take means none
+  // runs, whatever daemon.pid says (after a SIGKILL, an OOM kill or a reboot its pid may name another process).
+  const int lock_fd = ::open(daemon_lock_path_for(db_path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (lock_fd < 0) return std::nullopt;
+  const bool free = ::flock(lock_fd, LOCK_SH | LOCK_NB) == 0;
+  ::close(lock_fd); // releases the probe
+  if (free) return std::nullopt;
   const int fd = ::open(daemon_pid_path_for(db_path).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   char buffer[32] = {};

@@ -51,21 +51,35 @@ void append_error_log(const fs::path& log_path, const ErrorLogEntry& entry) noex
     const std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     // O_APPEND makes each line land whole even with many writers; the lock only serializes rotation. A writer
     // that waited for the lock while another rotated holds the renamed-over file: it reopens the new one.
+    // Never blocks: O_NONBLOCK (a FIFO put in its place fails at once instead of waiting for a reader), regular
+    // files only, and a bounded wait for the lock (a writer that cannot have it appends without rotating).
     int fd = -1;
+    bool locked = false;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      fd = ::open(log_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0600);
+      fd = ::open(log_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
       if (fd < 0) return;
-      ::flock(fd, LOCK_EX);
-      struct stat held {}, current {};
-      if (::fstat(fd, &held) != 0 || ::stat(log_path.c_str(), &current) != 0 || held.st_ino == current.st_ino) break;
+      struct stat held {};
+      if (::fstat(fd, &held) != 0 || !S_ISREG(held.st_mode)) {
+        ::close(fd);
+        return;
+      }
+      locked = false;
+      for (int wait = 0; wait < 40 && !locked; ++wait) { // at most ~200 ms
+        locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!locked) ::usleep(5000);
+      }
+      struct stat current {};
+      if (!locked || ::stat(log_path.c_str(), &current) != 0 || held.st_ino == current.st_ino) break;
       ::flock(fd, LOCK_UN);
       ::close(fd);
       fd = -1;
     }
     if (fd < 0) return;
     (void)!::write(fd, text.data(), text.size());
-    rotate_locked(fd, log_path);
-    ::flock(fd, LOCK_UN);
+    if (locked) {
+      rotate_locked(fd, log_path);
+      ::flock(fd, LOCK_UN);
+    }
     ::close(fd);
   } catch (...) {
     // Nothing left to do: logging is best effort by design.

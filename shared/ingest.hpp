@@ -4,6 +4,7 @@
 
 #include "pricing.hpp"
 #include "store_usage.hpp"
+#include "transcript.hpp"
 
 #include <array>
 #include <cstdint>
@@ -55,7 +56,7 @@ struct IngestSummary {
   std::int64_t records_new = 0;   // new API responses
   std::int64_t records_replaced = 0; // a better copy of a known response
   std::int64_t duplicates = 0;    // copies of known responses (streaming splits, resumes, replays)
-  std::array<std::int64_t, 5> skipped{}; // by SkipReason
+  std::array<std::int64_t, k_skip_reason_count> skipped{}; // by SkipReason
 };
 
 // Reads the files' new complete lines into the store, in one transaction. Safe to run concurrently: callers

@@ -2,6 +2,8 @@
 // Validation follows ccusage 20's Claude loader so both count the same lines (docs/accounting.md).
 #include "transcript.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -161,6 +163,7 @@ std::string_view to_string(SkipReason reason) {
   case SkipReason::null_field: return "null_field";
   case SkipReason::bad_timestamp: return "bad_timestamp";
   case SkipReason::bad_value: return "bad_value";
+  case SkipReason::implausible_count: return "implausible_count";
   case SkipReason::count_: break;
   }
   return "unknown";
@@ -242,6 +245,15 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
   } else {
     out.usage.cache_write_5m = cache_creation;
   }
+  for (const std::int64_t count : {static_cast<std::int64_t>(std::min<std::uint64_t>(input, INT64_MAX)),
+                                    static_cast<std::int64_t>(std::min<std::uint64_t>(output, INT64_MAX)),
+                                    cache_creation, out.usage.cache_read, out.usage.cache_write_5m,
+                                    out.usage.cache_write_1h}) {
+    if (count < 0 || count > k_max_plausible_count) {
+      reason = SkipReason::implausible_count;
+      return std::nullopt;
+    }
+  }
   std::optional<std::string_view> speed;
   if (!optional_string(usage, "speed", speed)) return std::nullopt;
   if (speed) {
@@ -254,7 +266,10 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
   element server_tools;
   if (!usage["server_tool_use"].get(server_tools) && server_tools.is_object()) {
     std::int64_t searches = 0;
-    if (optional_count(server_tools, "web_search_requests", searches)) out.usage.web_search_requests = searches;
+    if (optional_count(server_tools, "web_search_requests", searches) && searches >= 0 &&
+        searches <= k_max_plausible_count) {
+      out.usage.web_search_requests = searches;
+    }
   }
 
   std::optional<std::string_view> version, session, request, message_id, model, agent;

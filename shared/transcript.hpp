@@ -2,6 +2,8 @@
 // assistant line (parsed with simdjson, only for the lines that carry "usage"). Built into tw only.
 #pragma once
 
+#include <cstdint>
+
 #include "clock.hpp"
 #include "pricing.hpp"
 
@@ -15,7 +17,10 @@
 namespace tw {
 
 // Why a line that looked like a usage line was not counted. Never fatal: counted per reason.
-enum class SkipReason { bad_json, missing_field, null_field, bad_timestamp, bad_value, count_ };
+// implausible_count: a token or request count above k_max_plausible_count (no response is that large; such a
+// number would overflow the sums).
+enum class SkipReason { bad_json, missing_field, null_field, bad_timestamp, bad_value, implausible_count, count_ };
+inline constexpr std::int64_t k_max_plausible_count = 1'000'000'000'000; // 10^12 per response
 inline constexpr std::size_t k_skip_reason_count = static_cast<std::size_t>(SkipReason::count_);
 std::string_view to_string(SkipReason reason);
 
