@@ -269,6 +269,8 @@ void Store::write(const std::function<void()>& work) {
   }
 }
 
+void Store::set_busy_timeout(int milliseconds) { sqlite3_busy_timeout(m_impl->db.getHandle(), milliseconds); }
+
 bool Store::record_event(const EventRow& row, OnConflict on_conflict) {
   static constexpr const char* k_insert =
       "INSERT INTO events (session_id, event_type, natural_key, ts_ms, project_dir, hook, prompt_id, agent_id, "

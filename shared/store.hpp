@@ -103,6 +103,9 @@ public:
   // Error(io) when the directory cannot be made.
   static Store open(const std::filesystem::path& path, StoreMode mode);
 
+  // How long a write waits for another writer's lock from now on (a hook keeps it under its own timeout).
+  void set_busy_timeout(int milliseconds);
+
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();

@@ -32,8 +32,13 @@ const std::filesystem::path& HookCall::db_path() {
   return *m_db_path;
 }
 
+int hook_db_wait_ms(std::string_view event) { return event == "SessionEnd" ? 3000 : 8000; }
+
 Store& HookCall::store() {
-  if (!m_store) m_store.emplace(Store::open(db_path(), StoreMode::hook));
+  if (!m_store) {
+    m_store.emplace(Store::open(db_path(), StoreMode::hook));
+    m_store->set_busy_timeout(hook_db_wait_ms(header.hook_event_name));
+  }
   return *m_store;
 }
 

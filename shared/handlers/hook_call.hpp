@@ -58,6 +58,11 @@ private:
   std::optional<std::filesystem::path> m_db_path;
 };
 
+// How long a hook of this event waits for the database: under the event's timeout in
+// settings-templates/hooks.json (SessionEnd gets 5 s, and Claude Code kills the hook past it; the others 10 s
+// or more), so a locked store is logged as such before Claude Code gives up on the hook.
+int hook_db_wait_ms(std::string_view event);
+
 Decision handle_pre_spawn(HookCall& call);
 Decision handle_post_task(HookCall& call);
 Decision handle_command_start(HookCall& call);
