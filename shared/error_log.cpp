@@ -64,7 +64,7 @@ void append_error_log(const fs::path& log_path, const ErrorLogEntry& entry) noex
         return;
       }
       locked = false;
-      for (int wait = 0; wait < 40 && !locked; ++wait) { // at most ~200 ms
+      for (int wait = 0; wait < 200 && !locked; ++wait) { // at most ~1 s (a rotation takes milliseconds)
         locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
         if (!locked) ::usleep(5000);
       }

@@ -10,9 +10,11 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <thread>
 #include <unistd.h>
 
 namespace tw {
@@ -172,8 +174,17 @@ void Store::Impl::migrate() {
   if (mode == StoreMode::read_only) {
     throw Error(ErrorKind::storage, "database " + path.string() + " needs a schema upgrade; run any tw command");
   }
-  // journal_mode=WAL is persistent: set once, outside any transaction.
-  db.exec("PRAGMA journal_mode=WAL");
+  // journal_mode=WAL is persistent: set once, outside any transaction. Processes that create the store at the
+  // same moment race for it, and SQLite answers BUSY without waiting: retry for a while (~2 s).
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (db.execAndGet("PRAGMA journal_mode").getString() != "wal") db.exec("PRAGMA journal_mode=WAL");
+      break;
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) != SQLITE_BUSY || attempt >= 100) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
   if (user_version() == expected) return; // another process migrated while we waited
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT PRIMARY KEY, version INTEGER NOT NULL)");
