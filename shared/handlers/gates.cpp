@@ -154,12 +154,28 @@ void deliver_notices(HookCall& call, const GuardFile& facts, const Config& confi
   decision.system_message += (decision.system_message.empty() ? "" : "\n") + text;
 }
 
-// The facts as they speak for this session: its account's quota reading (the global config is read only when
-// some reading names its account).
-GuardFile for_session(HookCall& call, const GuardFile& facts) {
+// The facts as they speak for this session: its account's quota reading. Claude Code's global config (which
+// can be megabytes) is read only when the account can change what the gates do: some reading names its account,
+// and some reading is past the warn threshold or the session was told a quota level. tw-stop runs this on every
+// tool call; with every account below warn it costs no file read.
+GuardFile for_session(HookCall& call, const GuardFile& facts, const QuotaSettings& quota) {
   if (!facts.quota_observed_ms) return facts;
-  return facts.for_account(facts.has_known_accounts() ? account_evidence(call.env, call.paths.home)
-                                                      : provider_evidence(call.env));
+  const EpochMs now = call.clock.now_ms();
+  bool matters = false;
+  if (facts.has_known_accounts()) {
+    auto above_ok = [&](const std::optional<EpochMs>& observed, const std::optional<QuotaWindow>& five_hour,
+                        const std::optional<QuotaWindow>& seven_day) {
+      const QuotaLevel level = quota_standing(quota, observed, five_hour, seven_day, now).level;
+      return level == QuotaLevel::warn || level == QuotaLevel::critical;
+    };
+    matters = above_ok(facts.quota_observed_ms, facts.five_hour, facts.seven_day);
+    for (const auto& [account, reading] : facts.accounts) {
+      matters = matters || above_ok(reading.observed_ms, reading.five_hour, reading.seven_day);
+    }
+    const auto told = facts.told.find(call.header.session_id);
+    matters = matters || (told != facts.told.end() && told->second.count("quota") > 0);
+  }
+  return facts.for_account(matters ? account_evidence(call.env, call.paths.home) : provider_evidence(call.env));
 }
 
 struct GateState {
@@ -175,7 +191,7 @@ GateState gate_state(HookCall& call, Store& store) {
   GateState state{load_project_config(call.paths.user_config, call.project_dir()), {}, {}, {}, false};
   state.quota = quota_settings(call.env, state.project.config);
   state.guard = QuotaRows(store).guard(); // the override is one of its columns
-  state.facts = for_session(call, guard_facts(store, call.clock.now_ms()));
+  state.facts = for_session(call, guard_facts(store, call.clock.now_ms()), state.quota);
   state.overridden = state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
   return state;
 }
@@ -206,7 +222,8 @@ std::optional<QuotaWindow> five_hour_of(const GateState& state) {
 // Notices ride on the gate's decision: the facts for this project (re-evaluated when its config changed).
 void deliver_after_gate(HookCall& call, Store& store, const GateState& state, Decision& decision) {
   const EpochMs now = call.clock.now_ms();
-  const GuardFile facts = for_session(call, current_facts(call, store, guard_facts(store, now), state.project));
+  const GuardFile facts =
+      for_session(call, current_facts(call, store, guard_facts(store, now), state.project), state.quota);
   deliver_notices(call, facts, state.config(), state.quota, decision);
 }
 
@@ -401,8 +418,8 @@ StopCheck check_stop(HookCall& call) {
   if (!changed && facts_only_keys) return check;
   check.project = load_project_config(call.paths.user_config, call.project_dir());
   if (changed) check.file = current_facts(call, call.store(), *check.file, *check.project);
-  check.file = for_session(call, *check.file);
   check.quota = quota_settings(call.env, check.project->config);
+  check.file = for_session(call, *check.file, check.quota);
   // The facts of this project once it has its own; until then those of the user config alone.
   const bool own = check.file->config_keys.count(call.project_dir()) > 0;
   for (const StopOrder& stop : check.file->stops) {
