@@ -39,6 +39,7 @@ namespace {
 
 constexpr std::size_t k_chunk = 4 << 20; // bytes read per call
 constexpr std::size_t k_head = 64;       // bytes kept to notice a replaced file
+constexpr std::size_t k_tail = 4096;     // bytes before the stored offset hashed to notice a rewrite
 
 bool is_dir(const fs::path& p) {
   std::error_code ec;
@@ -80,7 +81,7 @@ struct FileDescriptor {
 struct ReadFile {
   bool skip = false;     // unchanged since the last run, deleted since listed, or unreadable
   FileReadTo read_to;    // where the file is read to once this is stored
-  bool replaced = false; // truncated or replaced: its stored records go first
+  bool replaced = false; // rewritten, truncated or replaced: read again from the start
   FileState state;       // where the file is left
   std::vector<UsageRecord> records; // adjacent copies of one response already merged
   IngestSummary counts;  // bytes, lines, usage lines, merged copies, skipped lines
@@ -212,6 +213,31 @@ void FileReader::flush(ReadFile& out) {
   m_pending.reset();
 }
 
+namespace {
+
+std::int64_t mtime_ns_of(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// FNV-1a over the bytes just before offset (k_tail of them): read again to tell an append from a rewrite.
+// Never 0, which means "not known".
+std::int64_t tail_hash_of(int fd, std::int64_t offset) {
+  if (offset <= 0) return 1;
+  char buffer[k_tail];
+  const auto from = std::max<std::int64_t>(0, offset - static_cast<std::int64_t>(k_tail));
+  const auto want = static_cast<std::size_t>(offset - from);
+  if (read_at(fd, buffer, want, from) != static_cast<std::int64_t>(want)) return 1;
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (std::size_t i = 0; i < want; ++i) {
+    hash ^= static_cast<unsigned char>(buffer[i]);
+    hash *= 1099511628211ULL;
+  }
+  const auto value = static_cast<std::int64_t>(hash & 0x7FFFFFFFFFFFFFFFULL);
+  return value == 0 ? 1 : value;
+}
+
+} // namespace
+
 ReadFile FileReader::read(const std::string& path) {
   ReadFile out;
   out.skip = true;
@@ -221,8 +247,9 @@ ReadFile FileReader::read(const std::string& path) {
   if (known) {
     struct stat quick {};
     if (::stat(path.c_str(), &quick) == 0 && static_cast<std::int64_t>(quick.st_ino) == known->inode &&
-        static_cast<std::int64_t>(quick.st_size) == known->offset) {
-      out.read_to = {known->inode, known->offset};
+        static_cast<std::int64_t>(quick.st_size) == known->offset &&
+        known->mtime_ns != 0 && mtime_ns_of(quick) == known->mtime_ns) {
+      out.read_to = {known->inode, known->offset, known->mtime_ns};
       return out;
     }
   }
@@ -239,11 +266,19 @@ ReadFile FileReader::read(const std::string& path) {
 
   FileState& state = out.state;
   if (known) {
-    out.replaced = known->inode != inode || size < known->offset || head.compare(0, known->head.size(), known->head) != 0;
+    // Appended to, or rewritten? Same file, no shorter, the same first bytes and the same bytes just before
+    // where the last read stopped: appended (or only touched). Anything else is read again from the start.
+    out.replaced = known->inode != inode || size < known->offset || head.compare(0, known->head.size(), known->head) != 0 ||
+                   (known->tail_hash != 0 && tail_hash_of(fd.fd, known->offset) != known->tail_hash);
     if (!out.replaced) {
       state = *known;
       if (state.offset == size) {
-        out.read_to = {inode, size};
+        out.read_to = {inode, size, mtime_ns_of(st)};
+        if (state.mtime_ns != mtime_ns_of(st) || state.tail_hash == 0) {
+          state.mtime_ns = mtime_ns_of(st); // touched, not changed: remember, so the next run trusts stat()
+          state.tail_hash = tail_hash_of(fd.fd, state.offset);
+          out.skip = false;
+        }
         return out; // nothing new
       }
     }
@@ -289,7 +324,9 @@ ReadFile FileReader::read(const std::string& path) {
   }
   flush(out);
   state.offset = offset; // complete lines only: an unfinished last line is read next time
-  out.read_to = {inode, offset == size ? size : -1};
+  state.mtime_ns = offset == size ? mtime_ns_of(st) : 0; // 0: the stat() shortcut does not apply
+  state.tail_hash = tail_hash_of(fd.fd, offset);
+  out.read_to = {inode, offset == size ? size : -1, mtime_ns_of(st)};
   if (state.head.size() < k_head) state.head = head;
   if (m_buffer.size() > 4 * (k_chunk + UsageLineParser::k_padding)) m_buffer = std::vector<char>();
   return out;
@@ -555,7 +592,7 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
         summary.files = file.files_done;
         if (file.skip) continue;
         if (file.replaced) {
-          store.forget_file(file.state.path);
+          store.restart_file(file.state.path);
           ++summary.files_reset;
         }
         add_counts(summary, file.counts);

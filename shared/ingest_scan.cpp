@@ -29,12 +29,12 @@ constexpr std::int64_t k_unsure = -1; // the kept time of such a folder: never e
 // The listing file: this line, the mark's length (u32) and the mark, then one row per folder in path order
 // (dir_less): its modification time (i64), its path's length (u32) and path, its entries' length (u32) and
 // entries. Native byte order: the file never leaves the machine.
-constexpr std::string_view k_magic = "tokenwarden scan 2\n";
+constexpr std::string_view k_magic = "tokenwarden scan 3\n";
 // Fewer stat() calls than this are not worth a second thread.
 constexpr std::size_t k_stats_per_thread = 2000;
 
 // One entry of a folder listing. The kept encoding (usage_scan.entries), entry after entry: 'd' or 'f', the
-// name, a NUL, and for a file its FileReadTo as two native 64-bit integers.
+// name, a NUL, and for a file its FileReadTo as three native 64-bit integers.
 struct Entry {
   char kind = 'f'; // 'd': a folder to walk; 'f': a *.jsonl file (or a link to one)
   std::string_view name;
@@ -51,10 +51,11 @@ void decode(std::string_view blob, std::vector<Entry>& out) {
     e.name = blob.substr(1, end - 1);
     blob.remove_prefix(end + 1);
     if (e.kind == 'f') {
-      if (blob.size() < 2 * sizeof(std::int64_t)) return;
+      if (blob.size() < 3 * sizeof(std::int64_t)) return;
       std::memcpy(&e.read_to.inode, blob.data(), sizeof(std::int64_t));
       std::memcpy(&e.read_to.size, blob.data() + sizeof(std::int64_t), sizeof(std::int64_t));
-      blob.remove_prefix(2 * sizeof(std::int64_t));
+      std::memcpy(&e.read_to.mtime_ns, blob.data() + 2 * sizeof(std::int64_t), sizeof(std::int64_t));
+      blob.remove_prefix(3 * sizeof(std::int64_t));
     }
     out.push_back(e);
   }
@@ -68,6 +69,7 @@ void encode(const std::vector<Entry>& entries, std::string& out) {
     if (e.kind == 'f') {
       out.append(reinterpret_cast<const char*>(&e.read_to.inode), sizeof(std::int64_t));
       out.append(reinterpret_cast<const char*>(&e.read_to.size), sizeof(std::int64_t));
+      out.append(reinterpret_cast<const char*>(&e.read_to.mtime_ns), sizeof(std::int64_t));
     }
   }
 }
@@ -168,10 +170,11 @@ bool under(std::string_view path, std::string_view root) {
          (path.size() == root.size() || path[root.size()] == '/');
 }
 
-// The result of one up-front stat(): a folder's time, or a file's inode and size.
+// The result of one up-front stat(): a folder's time, or a file's inode, size and time.
 struct Stat {
   std::int64_t first = 0; // folder: mtime_ns; file: inode
   std::int64_t size = -1; // file: size; -1: no answer, or not the kind expected
+  std::int64_t mtime_ns = 0; // file: its modification time
 };
 
 // One kept folder: views into the mapped listing file, or into Impl::changed_text.
@@ -342,7 +345,7 @@ void TranscriptScan::Impl::prestat() {
         path += '/';
         path += e.name;
         if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-          stats[at] = {static_cast<std::int64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size)};
+          stats[at] = {static_cast<std::int64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size), mtime_ns(st)};
         }
         ++at;
       }
@@ -425,7 +428,8 @@ void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<F
     } else {
       ++files;
       const Stat* st = e.stat_at != k_none ? &stats[e.stat_at] : nullptr;
-      const bool unchanged = st && e.read_to.size >= 0 && st->first == e.read_to.inode && st->size == e.read_to.size;
+      const bool unchanged = st && e.read_to.size >= 0 && st->first == e.read_to.inode && st->size == e.read_to.size &&
+                             st->mtime_ns == e.read_to.mtime_ns;
       if (!unchanged) {
         const FileReadTo now = visit(path);
         if (!(now == e.read_to)) {

@@ -16,14 +16,15 @@ namespace tw {
 struct FileReadTo {
   std::int64_t inode = 0;
   std::int64_t size = -1;
+  std::int64_t mtime_ns = 0; // the modification time at that size: a rewrite of the same size moves it
   bool operator==(const FileReadTo&) const = default;
 };
 
 // Walks transcript folders and yields their *.jsonl files in path order (the order a sort of the paths gives).
 // Each folder's listing can be kept in a file beside the store, with the folder's modification time: a folder
 // whose time has not moved is not listed again (adding, removing or renaming an entry moves it; appending to a
-// file does not). Each listed file keeps the inode and size at which it was last read to the end: a file that
-// still has both is counted and skipped. The kept folders and files are stat()ed up front, on two threads: on
+// file does not). Each listed file keeps the inode, size and modification time at which it was last read to the
+// end: a file that still has all three is counted and skipped. The kept folders and files are stat()ed up front, on two threads: on
 // a store that is up to date, that is all the walk asks of the file system.
 //
 // The listing file is a cache: it is read with mmap, written whole to a temporary file and renamed, and used

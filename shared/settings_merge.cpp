@@ -2,6 +2,7 @@
 #include "settings_merge.hpp"
 
 #include "error.hpp"
+#include "json_text.hpp"
 #include "tw_templates.hpp" // generated from settings-templates/ at configure time
 
 #include <algorithm>
@@ -19,93 +20,42 @@ constexpr std::array<std::string_view, 6> k_binaries = {"tw-pre-spawn", "tw-post
                                                         "tw-command-end", "tw-statusline", "tw-stop"};
 constexpr std::string_view k_bin_placeholder = "@BIN@";
 
-// How the original file was laid out, so that a rewrite looks like the user's own.
-struct Layout {
-  char indent_char = ' ';
-  int indent_width = 2;
-  bool trailing_newline = true;
-};
-
-Layout detect_layout(std::string_view text) {
-  Layout layout;
-  for (std::size_t newline = text.find('\n'); newline != std::string_view::npos;
-       newline = text.find('\n', newline + 1)) {
-    std::size_t i = newline + 1;
-    if (i < text.size() && text[i] == '\t') {
-      layout.indent_char = '\t';
-      layout.indent_width = 1;
-      break;
-    }
-    std::size_t spaces = 0;
-    while (i + spaces < text.size() && text[i + spaces] == ' ') ++spaces;
-    if (spaces > 0 && i + spaces < text.size() && text[i + spaces] != '\n' && text[i + spaces] != '\r') {
-      layout.indent_width = static_cast<int>(std::min<std::size_t>(spaces, 8));
-      break;
-    }
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  if (last != std::string_view::npos) layout.trailing_newline = text.find('\n', last) != std::string_view::npos;
-  return layout;
-}
-
-std::string render(const Json& doc, const Layout& layout) {
-  std::string text = doc.dump(layout.indent_width, layout.indent_char, /*ensure_ascii=*/false);
-  if (layout.trailing_newline) text += '\n';
-  return text;
-}
-
 bool is_blank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// "line 3, column 7" for a 1-based byte offset.
-std::string position_of(std::string_view text, std::size_t byte) {
-  std::size_t line = 1;
-  std::size_t column = 1;
-  const std::size_t end = std::min(byte > 0 ? byte - 1 : 0, text.size());
-  for (std::size_t i = 0; i < end; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-Json parse_strict(std::string_view text) {
-  if (is_blank(text)) return Json::object();
-  Json doc;
+// The settings text as an editable document; a blank file is an empty object (and gets a trailing newline).
+std::unique_ptr<json_text::Document> parse_strict(std::string_view text) {
   try {
-    doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const Json::parse_error& e) {
-    std::string reason = e.what();
-    if (auto at = reason.find("column "); at != std::string::npos) {
-      if (auto colon = reason.find(": ", at); colon != std::string::npos) reason = reason.substr(colon + 2);
-    }
-    throw Error(ErrorKind::bad_input, "not valid JSON at " + position_of(text, e.byte) + ": " + reason +
-                                          " (settings files must be strict JSON: no comments, no trailing commas)");
+    return std::make_unique<json_text::Document>(is_blank(text) ? std::string("{}\n") : std::string(text));
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).rfind("not valid JSON", 0) != 0) throw;
+    throw Error(ErrorKind::bad_input,
+                std::string(e.what()) + " (settings files must be strict JSON: no comments, no trailing commas)");
   }
-  if (!doc.is_object()) throw Error(ErrorKind::bad_input, "not a JSON object at the top level");
-  return doc;
 }
 
-std::string normalized_matcher(const Json& group) {
-  auto it = group.find("matcher");
-  if (it == group.end() || !it->is_string()) return "*";
-  const auto matcher = it->get<std::string>();
-  return matcher.empty() ? "*" : matcher;
+using json_text::Value;
+
+std::string normalized_matcher(const Value& group) {
+  const Value* matcher = group.find("matcher");
+  if (matcher == nullptr || !matcher->is_string() || matcher->text.empty()) return "*";
+  return matcher->text;
 }
 
-std::optional<std::string> command_of(const Json& handler) {
-  if (!handler.is_object()) return std::nullopt;
-  auto it = handler.find("command");
-  if (it == handler.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
+std::optional<std::string> command_of(const Value& handler) {
+  const Value* command = handler.find("command");
+  if (command == nullptr || !command->is_string()) return std::nullopt;
+  return command->text;
 }
 
-std::optional<std::string> our_binary_of(const Json& handler) {
+std::optional<std::string> our_binary_of(const Value& handler) {
   auto command = command_of(handler);
   return command ? our_binary_in(*command) : std::nullopt;
+}
+
+// The handlers array of a hook group, or nullptr when the group is not {"hooks": [...]}.
+Value* handlers_of(Value& group) {
+  Value* handlers = group.find("hooks");
+  return handlers != nullptr && handlers->is_array() ? handlers : nullptr;
 }
 
 std::string describe_group(const std::string& event, const std::string& matcher, const std::string& binary) {
@@ -119,14 +69,28 @@ struct Wanted {
   std::string binary;
   Json handler;
   bool present = false;
+
+  bool matches(const std::string& in_event, const std::string& in_matcher, const std::string& in_binary) const {
+    return !present && event == in_event && binary == in_binary &&
+           in_matcher == (matcher && !matcher->empty() ? *matcher : "*");
+  }
+  Json group() const {
+    Json group = Json::object();
+    if (matcher) group["matcher"] = *matcher;
+    group["hooks"] = Json::array({handler});
+    return group;
+  }
 };
 
 std::string substitute_command(const Json& template_handler, const MergeOptions& options, std::string& binary) {
-  const auto command = command_of(template_handler);
-  if (!command) throw Error(ErrorKind::internal, "settings template handler without a command");
-  auto found = our_binary_in(*command);
-  if (!found || command->rfind(k_bin_placeholder, 0) != 0) {
-    throw Error(ErrorKind::internal, "settings template command is not @BIN@/tw-...: " + *command);
+  const auto command = template_handler.find("command");
+  if (command == template_handler.end() || !command->is_string()) {
+    throw Error(ErrorKind::internal, "settings template handler without a command");
+  }
+  const auto text = command->get<std::string>();
+  auto found = our_binary_in(text);
+  if (!found || text.rfind(k_bin_placeholder, 0) != 0) {
+    throw Error(ErrorKind::internal, "settings template command is not @BIN@/tw-...: " + text);
   }
   binary = *found;
   return hook_command(options.bin_dir, binary, options.style);
@@ -166,104 +130,121 @@ Json wanted_statusline(const WiringTemplates& templates, const MergeOptions& opt
   return line;
 }
 
-Json& object_member(Json& parent, const char* key, const char* what) {
-  Json& member = parent[key];
-  if (member.is_null()) member = Json::object();
-  if (!member.is_object()) throw Error(ErrorKind::bad_input, std::string("\"") + key + "\" is not an object (" + what + ")");
-  return member;
+// The "hooks" object of the wanted entries not yet present, event by event in template order.
+Json missing_hooks(const std::vector<Wanted>& wanted) {
+  Json hooks = Json::object();
+  for (const auto& entry : wanted) {
+    if (entry.present) continue;
+    Json& groups = hooks[entry.event];
+    if (groups.is_null()) groups = Json::array();
+    groups.push_back(entry.group());
+  }
+  return hooks;
 }
 
-void merge_hooks(Json& root, std::vector<Wanted>& wanted, MergeResult& result, bool& modified) {
-  if (auto it = root.find("hooks"); it != root.end() && !it->is_object()) {
+void merge_hooks(Value& root, std::vector<Wanted>& wanted, MergeResult& result, bool& modified) {
+  Value* hooks = root.find("hooks");
+  if (hooks != nullptr && !hooks->is_object() && hooks->kind != json_text::Kind::null) {
     throw Error(ErrorKind::bad_input, "\"hooks\" is not an object");
   }
   // Pass 1: claim what is already there; update our commands in place; drop stale or duplicate copies.
-  if (auto hooks_it = root.find("hooks"); hooks_it != root.end()) {
-    for (auto& [event, groups] : hooks_it->items()) {
-      if (!groups.is_array()) continue;
-      for (auto group = groups.begin(); group != groups.end();) {
-        if (!group->is_object() || !group->contains("hooks") || !(*group)["hooks"].is_array()) {
-          ++group;
-          continue;
-        }
-        Json& handlers = (*group)["hooks"];
-        const std::string matcher = normalized_matcher(*group);
-        const bool had_handlers = !handlers.empty();
-        for (auto handler = handlers.begin(); handler != handlers.end();) {
-          const auto binary = our_binary_of(*handler);
-          if (!binary) {
-            ++handler;
-            continue;
-          }
-          auto claim = std::find_if(wanted.begin(), wanted.end(), [&](const Wanted& w) {
-            return !w.present && w.event == event && w.binary == *binary && matcher == (w.matcher ? (w.matcher->empty() ? "*" : *w.matcher) : "*");
-          });
+  if (hooks != nullptr && hooks->is_object()) {
+    for (auto& event_item : hooks->items) {
+      Value& groups = *event_item.value;
+      if (event_item.removed || !groups.is_array()) continue;
+      const std::string& event = event_item.key;
+      for (auto& group_item : groups.items) {
+        Value* handlers = group_item.removed ? nullptr : handlers_of(*group_item.value);
+        if (handlers == nullptr) continue;
+        const std::string matcher = normalized_matcher(*group_item.value);
+        const bool had_handlers = handlers->size() > 0;
+        for (auto& handler : handlers->items) {
+          if (handler.removed) continue;
+          const auto binary = our_binary_of(*handler.value);
+          if (!binary) continue;
+          auto claim = std::find_if(wanted.begin(), wanted.end(),
+                                    [&](const Wanted& w) { return w.matches(event, matcher, *binary); });
           if (claim == wanted.end()) {
             result.notes.push_back("- removed a stale or duplicate entry: " + describe_group(event, matcher, *binary));
-            handler = handlers.erase(handler);
+            json_text::remove(handler);
             modified = true;
             continue;
           }
           claim->present = true;
-          if ((*handler)["command"] != claim->handler["command"]) {
-            (*handler)["command"] = claim->handler["command"];
+          Value* command = handler.value->find("command");
+          if (command->text != claim->handler["command"].get<std::string>()) {
+            json_text::replace(*command, claim->handler["command"]);
             result.notes.push_back("~ updated the command: " + describe_group(event, matcher, *binary));
             modified = true;
           }
-          ++handler;
         }
-        if (had_handlers && handlers.empty()) {
-          group = groups.erase(group);
-        } else {
-          ++group;
-        }
+        if (had_handlers && handlers->size() == 0) json_text::remove(group_item);
       }
     }
   }
   // Pass 2: append what is missing, each in a group of its own after the user's groups.
-  for (auto& entry : wanted) {
-    if (entry.present) continue;
-    Json& hooks = object_member(root, "hooks", "settings");
-    Json& groups = hooks[entry.event];
-    if (groups.is_null()) groups = Json::array();
-    if (!groups.is_array()) throw Error(ErrorKind::bad_input, "\"hooks." + entry.event + "\" is not an array");
-    Json group = Json::object();
-    if (entry.matcher) group["matcher"] = *entry.matcher;
-    group["hooks"] = Json::array({entry.handler});
-    groups.push_back(std::move(group));
-    entry.present = true;
-    result.notes.push_back("+ " + describe_group(entry.event, entry.matcher.value_or("*"), entry.binary));
-    modified = true;
+  for (const auto& entry : wanted) {
+    if (!entry.present) {
+      result.notes.push_back("+ " + describe_group(entry.event, entry.matcher.value_or("*"), entry.binary));
+      modified = true;
+    }
+  }
+  Json missing = missing_hooks(wanted);
+  if (missing.empty()) return;
+  if (hooks == nullptr) {
+    json_text::append_member(root, "hooks", std::move(missing));
+    return;
+  }
+  if (!hooks->is_object()) { // "hooks": null
+    json_text::replace(*hooks, std::move(missing));
+    return;
+  }
+  for (auto& [event, groups] : missing.items()) {
+    Value* existing = hooks->find(event);
+    if (existing == nullptr) {
+      json_text::append_member(*hooks, event, groups);
+    } else if (existing->kind == json_text::Kind::null) {
+      json_text::replace(*existing, groups);
+    } else if (!existing->is_array()) {
+      throw Error(ErrorKind::bad_input, "\"hooks." + event + "\" is not an array");
+    } else {
+      for (const auto& group : groups) json_text::append_element(*existing, group);
+    }
   }
 }
 
-void merge_statusline(Json& root, const Json& wanted, StatuslinePolicy policy, MergeResult& result, bool& modified) {
-  auto it = root.find("statusLine");
-  if (it == root.end()) {
-    root["statusLine"] = wanted;
+void merge_statusline(Value& root, const Json& wanted, StatuslinePolicy policy, MergeResult& result, bool& modified) {
+  Value* line = root.find("statusLine");
+  if (line == nullptr) {
+    json_text::append_member(root, "statusLine", wanted);
     result.notes.push_back("+ statusLine -> tw-statusline");
     modified = true;
     return;
   }
-  const auto command = command_of(*it);
+  const auto command = command_of(*line);
   const auto binary = command ? our_binary_in(*command) : std::nullopt;
   if (binary && *binary == "tw-statusline") {
-    if ((*it)["command"] != wanted["command"]) {
-      (*it)["command"] = wanted["command"];
+    if (*command != wanted["command"].get<std::string>()) {
+      json_text::replace(*line->find("command"), wanted["command"]);
       result.notes.push_back("~ updated the statusLine command");
       modified = true;
     }
     return;
   }
-  const std::string theirs = command ? "\"" + *command + "\"" : it->dump();
+  const std::string theirs = command ? "\"" + *command + "\"" : json_text::to_json(*line).dump();
   if (policy == StatuslinePolicy::keep) {
     result.notes.push_back("! kept your statusLine (" + theirs +
                            "); tokenwarden's is not wired. Use --statusline replace to show tokenwarden's instead");
     return;
   }
-  *it = wanted;
+  json_text::replace(*line, wanted);
   result.notes.push_back("~ replaced your statusLine (" + theirs + ") with tokenwarden's; uninstall restores it from the backup");
   modified = true;
+}
+
+bool wired_statusline(const Value& line) {
+  const auto command = command_of(line);
+  return command && our_binary_in(*command) == std::optional<std::string>("tw-statusline");
 }
 
 } // namespace
@@ -274,122 +255,111 @@ WiringTemplates embedded_wiring_templates() {
 
 MergeResult install_wiring(std::string_view settings_text, const WiringTemplates& templates,
                            const MergeOptions& options) {
-  Json root = parse_strict(settings_text);
+  auto doc = parse_strict(settings_text);
   MergeResult result;
   bool modified = false;
   if (options.wire_hooks) {
     auto wanted = wanted_hooks(templates, options);
-    merge_hooks(root, wanted, result, modified);
+    merge_hooks(doc->root(), wanted, result, modified);
   }
   if (options.wire_statusline) {
-    merge_statusline(root, wanted_statusline(templates, options), options.statusline, result, modified);
+    merge_statusline(doc->root(), wanted_statusline(templates, options), options.statusline, result, modified);
   }
   result.changed = modified;
-  result.text = modified ? render(root, detect_layout(settings_text)) : std::string(settings_text);
+  result.text = modified ? doc->render() : std::string(settings_text);
   return result;
 }
 
 MergeResult uninstall_wiring(std::string_view settings_text, std::optional<std::string_view> backup_text) {
-  Json root = parse_strict(settings_text);
-  Json backup = Json::object();
+  auto doc = parse_strict(settings_text);
+  Value& root = doc->root();
+  std::unique_ptr<json_text::Document> backup;
   if (backup_text) {
     try {
       backup = parse_strict(*backup_text);
     } catch (const Error&) {
-      backup = Json::object(); // a broken backup only means we cannot tell which empty containers were theirs
+      backup.reset(); // a broken backup only means we cannot tell which empty containers were theirs
     }
   }
-  auto was_empty_in_backup = [&](const Json::json_pointer& pointer) {
-    return backup.contains(pointer) && backup[pointer].empty() && !backup[pointer].is_null();
+  const Value* backup_hooks = backup ? backup->root().find("hooks") : nullptr;
+  auto was_empty_in_backup = [](const Value* container) {
+    return container != nullptr && (container->is_object() || container->is_array()) && container->size() == 0;
   };
   MergeResult result;
   bool modified = false;
 
-  if (auto hooks_it = root.find("hooks"); hooks_it != root.end() && hooks_it->is_object()) {
-    Json& hooks = *hooks_it;
-    for (auto event_it = hooks.begin(); event_it != hooks.end();) {
-      Json& groups = event_it.value();
-      const std::string event = event_it.key();
+  if (Value* hooks = root.find("hooks"); hooks != nullptr && hooks->is_object()) {
+    for (auto& event_item : hooks->items) {
+      Value& groups = *event_item.value;
+      if (event_item.removed || !groups.is_array()) continue;
+      const std::string& event = event_item.key;
       bool removed_here = false;
-      if (groups.is_array()) {
-        for (auto group = groups.begin(); group != groups.end();) {
-          if (!group->is_object() || !group->contains("hooks") || !(*group)["hooks"].is_array()) {
-            ++group;
-            continue;
-          }
-          Json& handlers = (*group)["hooks"];
-          const std::string matcher = normalized_matcher(*group);
-          bool removed_in_group = false;
-          for (auto handler = handlers.begin(); handler != handlers.end();) {
-            if (auto binary = our_binary_of(*handler)) {
-              result.notes.push_back("- " + describe_group(event, matcher, *binary));
-              handler = handlers.erase(handler);
-              removed_in_group = true;
-            } else {
-              ++handler;
-            }
-          }
-          removed_here = removed_here || removed_in_group;
-          if (removed_in_group && handlers.empty()) {
-            group = groups.erase(group);
-          } else {
-            ++group;
+      for (auto& group_item : groups.items) {
+        Value* handlers = group_item.removed ? nullptr : handlers_of(*group_item.value);
+        if (handlers == nullptr) continue;
+        const std::string matcher = normalized_matcher(*group_item.value);
+        bool removed_in_group = false;
+        for (auto& handler : handlers->items) {
+          if (handler.removed) continue;
+          if (auto binary = our_binary_of(*handler.value)) {
+            result.notes.push_back("- " + describe_group(event, matcher, *binary));
+            json_text::remove(handler);
+            removed_in_group = true;
           }
         }
+        removed_here = removed_here || removed_in_group;
+        if (removed_in_group && handlers->size() == 0) json_text::remove(group_item);
       }
       modified = modified || removed_here;
-      if (removed_here && groups.empty() && !was_empty_in_backup(Json::json_pointer("/hooks") / event)) {
-        event_it = hooks.erase(event_it);
-      } else {
-        ++event_it;
+      const Value* theirs = backup_hooks != nullptr ? backup_hooks->find(event) : nullptr;
+      if (removed_here && groups.size() == 0 && !was_empty_in_backup(theirs)) json_text::remove(event_item);
+    }
+    if (modified && hooks->size() == 0 && !was_empty_in_backup(backup_hooks)) {
+      for (auto& item : root.items) {
+        if (!item.removed && item.key == "hooks") json_text::remove(item);
       }
     }
-    if (modified && hooks.empty() && !was_empty_in_backup(Json::json_pointer("/hooks"))) root.erase("hooks");
   }
 
-  if (auto it = root.find("statusLine"); it != root.end()) {
-    const auto command = command_of(*it);
-    if (command && our_binary_in(*command) == std::optional<std::string>("tw-statusline")) {
-      auto previous = backup.find("statusLine");
-      const auto previous_command = previous != backup.end() ? command_of(*previous) : std::nullopt;
-      if (previous != backup.end() && !(previous_command && our_binary_in(*previous_command))) {
-        *it = *previous;
-        result.notes.push_back("~ restored your previous statusLine from the backup");
-      } else {
-        root.erase(it);
-        result.notes.push_back("- statusLine -> tw-statusline");
-      }
-      modified = true;
+  for (auto& item : root.items) {
+    if (item.removed || item.key != "statusLine" || !wired_statusline(*item.value)) continue;
+    const Value* previous = backup ? backup->root().find("statusLine") : nullptr;
+    if (previous != nullptr && !wired_statusline(*previous) && !previous->source.empty()) {
+      // The bytes of the statusLine the install replaced, as they were.
+      json_text::replace_verbatim(*item.value, std::string(previous->source));
+      result.notes.push_back("~ restored your previous statusLine from the backup");
+    } else {
+      json_text::remove(item);
+      result.notes.push_back("- statusLine -> tw-statusline");
     }
+    modified = true;
   }
   result.changed = modified;
-  result.text = modified ? render(root, detect_layout(settings_text)) : std::string(settings_text);
+  result.text = modified ? doc->render() : std::string(settings_text);
   return result;
 }
 
 WiringScan scan_wiring(std::string_view settings_text, const WiringTemplates& templates) {
-  const Json root = parse_strict(settings_text);
+  auto doc = parse_strict(settings_text);
+  Value& root = doc->root();
   WiringScan scan;
   MergeOptions options;
   options.bin_dir = "/";
   auto wanted = wanted_hooks(templates, options);
-  if (auto hooks = root.find("hooks"); hooks != root.end() && hooks->is_object()) {
-    for (const auto& [event, groups] : hooks->items()) {
-      if (!groups.is_array()) continue;
-      for (const auto& group : groups) {
-        if (!group.is_object() || !group.contains("hooks") || !group["hooks"].is_array()) continue;
-        const std::string matcher = normalized_matcher(group);
-        for (const auto& handler : group["hooks"]) {
-          const auto binary = our_binary_of(handler);
+  if (Value* hooks = root.find("hooks"); hooks != nullptr && hooks->is_object()) {
+    for (auto& event_item : hooks->items) {
+      if (!event_item.value->is_array()) continue;
+      for (auto& group_item : event_item.value->items) {
+        Value* handlers = handlers_of(*group_item.value);
+        if (handlers == nullptr) continue;
+        const std::string matcher = normalized_matcher(*group_item.value);
+        for (auto& handler : handlers->items) {
+          const auto binary = our_binary_of(*handler.value);
           if (!binary) continue;
-          scan.hooks.push_back({event, matcher, *binary, *command_of(handler)});
-          for (auto& w : wanted) {
-            if (!w.present && w.event == event && w.binary == *binary &&
-                matcher == (w.matcher && !w.matcher->empty() ? *w.matcher : "*")) {
-              w.present = true;
-              break;
-            }
-          }
+          scan.hooks.push_back({event_item.key, matcher, *binary, *command_of(*handler.value)});
+          auto claim = std::find_if(wanted.begin(), wanted.end(),
+                                    [&](const Wanted& w) { return w.matches(event_item.key, matcher, *binary); });
+          if (claim != wanted.end()) claim->present = true;
         }
       }
     }
@@ -397,17 +367,16 @@ WiringScan scan_wiring(std::string_view settings_text, const WiringTemplates& te
   for (const auto& w : wanted) {
     if (!w.present) scan.missing.push_back(describe_group(w.event, w.matcher.value_or("*"), w.binary));
   }
-  if (auto line = root.find("statusLine"); line != root.end()) {
-    scan.statusline_command = command_of(*line).value_or(line->dump());
-    const auto binary = command_of(*line) ? our_binary_in(*command_of(*line)) : std::nullopt;
-    scan.statusline_ours = binary && *binary == "tw-statusline";
+  if (const Value* line = root.find("statusLine")) {
+    scan.statusline_command = command_of(*line).value_or(std::string(line->source));
+    scan.statusline_ours = wired_statusline(*line);
   }
-  if (auto disabled = root.find("disableAllHooks"); disabled != root.end() && disabled->is_boolean()) {
-    scan.hooks_disabled = disabled->get<bool>();
+  if (const Value* disabled = root.find("disableAllHooks"); disabled != nullptr && disabled->kind == json_text::Kind::boolean) {
+    scan.hooks_disabled = disabled->text == "true";
   }
-  if (auto plugins = root.find("enabledPlugins"); plugins != root.end() && plugins->is_object()) {
-    for (const auto& [name, enabled] : plugins->items()) {
-      if (enabled.is_boolean() && enabled.get<bool>()) scan.enabled_plugins.push_back(name);
+  if (const Value* plugins = root.find("enabledPlugins"); plugins != nullptr && plugins->is_object()) {
+    for (const auto& item : plugins->items) {
+      if (item.value->kind == json_text::Kind::boolean && item.value->text == "true") scan.enabled_plugins.push_back(item.key);
     }
   }
   return scan;
@@ -417,14 +386,9 @@ std::string plugin_hooks_json(const WiringTemplates& templates) {
   MergeOptions options;
   options.style = CommandStyle::plugin;
   options.wire_statusline = false;
-  Json root = Json::object();
-  MergeResult ignored;
-  bool modified = false;
-  auto wanted = wanted_hooks(templates, options);
-  merge_hooks(root, wanted, ignored, modified);
   Json plugin = Json::object();
   plugin["description"] = "tokenwarden: records sessions, commands, subagent spawns and skills into one SQLite store";
-  plugin["hooks"] = root["hooks"];
+  plugin["hooks"] = missing_hooks(wanted_hooks(templates, options));
   return plugin.dump(2) + "\n";
 }
 

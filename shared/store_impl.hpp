@@ -33,7 +33,7 @@ struct MigrationSet {
 };
 
 // The usage module's steps (store_usage.cpp).
-extern const char* const k_usage_steps[6];
+extern const char* const k_usage_steps[7];
 
 // The quota module's steps (store_quota.cpp).
 extern const char* const k_quota_steps[4];

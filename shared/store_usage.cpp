@@ -17,13 +17,14 @@
 #include <thread>
 #include <sqlite3.h>
 #include <tuple>
+#include <sys/stat.h>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace tw {
 
 // The usage module's schema steps, in order (declared in store_impl.hpp). Never edit a landed step.
-const char* const k_usage_steps[6] = {
+const char* const k_usage_steps[7] = {
     R"sql(
 CREATE TABLE usage_records (
   id INTEGER PRIMARY KEY,
@@ -155,6 +156,12 @@ CREATE TABLE stage_history (
 ) WITHOUT ROWID;
 INSERT INTO stage_history (project, from_ms, stage)
   SELECT '*', 0, value FROM usage_settings WHERE key = 'stage' AND value != '';
+)sql",
+    // 7 (issue 16): a transcript rewritten in place is noticed by its modification time and a hash of the
+    // bytes before the stored offset, not by inode and size alone.
+    R"sql(
+ALTER TABLE usage_files ADD COLUMN mtime_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_files ADD COLUMN tail_hash INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 
@@ -700,7 +707,8 @@ void UsageStore::rollback() noexcept {
 namespace {
 
 constexpr const char* k_file_state_query =
-    "SELECT inode, offset, head, prompt_id, command, skill, lines, records FROM usage_files WHERE path = ?";
+    "SELECT inode, offset, head, prompt_id, command, skill, lines, records, mtime_ns, tail_hash FROM usage_files "
+    "WHERE path = ?";
 
 std::optional<FileState> read_file_state(SQLite::Statement& s, const std::string& path) {
   try {
@@ -718,6 +726,8 @@ std::optional<FileState> read_file_state(SQLite::Statement& s, const std::string
     f.skill = s.getColumn(5).getString();
     f.lines = s.getColumn(6).getInt64();
     f.records = s.getColumn(7).getInt64();
+    f.mtime_ns = s.getColumn(8).getInt64();
+    f.tail_hash = s.getColumn(9).getInt64();
     s.reset();
     return f;
   } catch (const SQLite::Exception& e) {
@@ -740,11 +750,11 @@ void UsageStore::save_file_state(const FileState& f) {
   try {
     if (!m_impl->save_file) {
       m_impl->save_file.emplace(
-          m_impl->db, "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records) "
-                      "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET inode=excluded.inode, "
-                      "offset=excluded.offset, head=excluded.head, prompt_id=excluded.prompt_id, "
+          m_impl->db, "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records, "
+                      "mtime_ns, tail_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET "
+                      "inode=excluded.inode, offset=excluded.offset, head=excluded.head, prompt_id=excluded.prompt_id, "
                       "command=excluded.command, skill=excluded.skill, lines=excluded.lines, "
-                      "records=excluded.records");
+                      "records=excluded.records, mtime_ns=excluded.mtime_ns, tail_hash=excluded.tail_hash");
     }
     auto& s = *m_impl->save_file;
     s.reset();
@@ -757,6 +767,8 @@ void UsageStore::save_file_state(const FileState& f) {
     s.bind(7, f.skill);
     s.bind(8, static_cast<int64_t>(f.lines));
     s.bind(9, static_cast<int64_t>(f.records));
+    s.bind(10, static_cast<int64_t>(f.mtime_ns));
+    s.bind(11, static_cast<int64_t>(f.tail_hash));
     s.exec();
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "saving the state of " + f.path);
@@ -778,6 +790,47 @@ void UsageStore::forget_file(const std::string& path) {
     state.exec();
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "forgetting " + path);
+  }
+}
+
+void UsageStore::restart_file(const std::string& path) {
+  m_impl->added_sums.reset(); // not worth following: everything is re-summed from the records
+  try {
+    // Records with a message id stay (the ledger keeps what was spent; reading the file again finds them as
+    // duplicates); the others cannot be matched again, so they go and are read again if still there.
+    SQLite::Statement dirty(m_impl->db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) "
+                                        "SELECT DISTINCT ts_ms / 900000 FROM usage_records WHERE file_path = ? "
+                                        "AND message_id = ''");
+    dirty.bind(1, path);
+    dirty.exec();
+    SQLite::Statement records(m_impl->db, "DELETE FROM usage_records WHERE file_path = ? AND message_id = ''");
+    records.bind(1, path);
+    records.exec();
+    SQLite::Statement state(m_impl->db, "DELETE FROM usage_files WHERE path = ?");
+    state.bind(1, path);
+    state.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading " + path + " again");
+  }
+}
+
+std::vector<std::string> UsageStore::gone_files(std::int64_t& records) {
+  records = 0;
+  try {
+    std::vector<std::string> gone;
+    SQLite::Statement q(m_impl->db, "SELECT file_path, COUNT(*) FROM usage_records WHERE file_path != '' "
+                                    "GROUP BY file_path");
+    while (q.executeStep()) {
+      std::string path = q.getColumn(0).getString();
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) {
+        records += q.getColumn(1).getInt64();
+        gone.push_back(std::move(path));
+      }
+    }
+    return gone;
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading usage");
   }
 }
 

@@ -52,6 +52,8 @@ struct FileState {
   std::int64_t inode = 0;
   std::int64_t offset = 0;
   std::string head; // the file's first bytes (up to 64), to notice a replaced file
+  std::int64_t mtime_ns = 0;  // the modification time when read to offset (0: not known, a store before it)
+  std::int64_t tail_hash = 0; // a hash of the bytes just before offset (0: not known), to notice a rewrite
   std::string prompt_id; // promptId of the nearest preceding user line
   std::string command;   // that prompt's slash command
   std::string skill;     // the skill span open at `offset`
@@ -122,8 +124,15 @@ public:
 
   std::optional<FileState> file_state(const std::string& path);
   void save_file_state(const FileState& state);
-  // Forgets a truncated or replaced file: its records and its state.
+  // Forgets a file's records and its state.
   void forget_file(const std::string& path);
+  // Before a file that was rewritten, truncated or replaced is read again from its start: its state goes,
+  // and its records without a message id (which reading again cannot match); the others stay, since usage
+  // once spent stays spent, and come back as duplicates of themselves when the file still holds them.
+  void restart_file(const std::string& path);
+  // The transcripts whose records are stored but which no longer exist, and (in records) how many records
+  // came from them: what --rebuild would forget.
+  std::vector<std::string> gone_files(std::int64_t& records);
   // Forgets everything ingested (tw ingest --rebuild).
   void forget_all();
   // The mark of the folder listings kept beside the store (ingest_scan.hpp) that go with its records: a

@@ -75,6 +75,18 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     }
     IngestLock lock(db_path);
     UsageStore store = UsageStore::open(db_path);
+    if (options->rebuild) {
+      // The ledger outlives transcript cleanup (Claude Code deletes transcripts after cleanupPeriodDays): a
+      // rebuild reads only what is still there.
+      std::int64_t records = 0;
+      const auto gone = store.gone_files(records);
+      if (!gone.empty()) {
+        ctx.err << "tw ingest: warning: --rebuild forgets " << records << " usage record" << (records == 1 ? "" : "s")
+                << " from " << gone.size() << " transcript" << (gone.size() == 1 ? "" : "s")
+                << " that no longer exist (e.g. " << gone.front()
+                << "); reports and budgets will no longer count them\n";
+      }
+    }
     IngestOptions ingest;
     ingest.rebuild = options->rebuild;
     ingest.rescan = options->rescan;

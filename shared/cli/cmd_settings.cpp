@@ -76,9 +76,28 @@ void print_notes(CliContext& ctx, const MergeResult& result) {
   for (const auto& note : result.notes) ctx.out << "  " << note << "\n";
 }
 
-// Writes the merged text (or shows the diff), backing up the original before the first change.
+// What an install keeps in the backup: the file as it is without tokenwarden's wiring. A file not wired yet
+// is kept as it is; a wired one (an update: a moved bin dir, a statusLine replaced now) without our entries,
+// with the statusLine an earlier install replaced, so that uninstall restores what each install replaced.
+std::string pre_wiring_text(const std::string& before, const std::optional<std::string>& old_backup) {
+  const WiringScan scan = scan_wiring(before, embedded_wiring_templates());
+  if (scan.hooks.empty() && !scan.statusline_ours) return before;
+  return (old_backup ? uninstall_wiring(before, *old_backup) : uninstall_wiring(before)).text;
+}
+
+std::optional<std::string> read_backup(const fs::path& backup) {
+  try {
+    return read_text_file(backup);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+enum class Backup { refresh, keep };
+
+// Writes the merged text (or shows the diff); an install first keeps what it replaces in the backup.
 void apply(CliContext& ctx, const SettingsOptions& options, const fs::path& file,
-           const std::optional<std::string>& before, const MergeResult& result) {
+           const std::optional<std::string>& before, const MergeResult& result, Backup backup_policy) {
   const fs::path target = write_target(file);
   if (options.dry_run) {
     const std::string label = before ? file.string() : "/dev/null";
@@ -87,12 +106,14 @@ void apply(CliContext& ctx, const SettingsOptions& options, const fs::path& file
     return;
   }
   require_writable(target);
-  if (before) {
+  if (before && backup_policy == Backup::refresh) {
     const fs::path backup = backup_path_for(target);
-    std::error_code ec;
-    if (!fs::exists(backup, ec)) {
-      write_file_atomically(backup, *before, 0600);
-      ctx.out << "backed up the original to " << backup.string() << "\n";
+    const auto old_backup = read_backup(backup);
+    const std::string keep = pre_wiring_text(*before, old_backup);
+    if (keep != old_backup) {
+      write_file_atomically(backup, keep, 0600);
+      ctx.out << (old_backup ? "kept what this install replaces in " : "backed up the original to ")
+              << backup.string() << "\n";
     }
   }
   write_file_atomically(file, result.text, 0666);
@@ -123,7 +144,7 @@ void install(CliContext& ctx, const SettingsOptions& options) {
     ctx.out << "already wired: " << target.file.string() << " left unchanged\n";
     return;
   }
-  apply(ctx, options, target.file, before, result);
+  apply(ctx, options, target.file, before, result, Backup::refresh);
 }
 
 void uninstall(CliContext& ctx, const SettingsOptions& options) {
@@ -135,12 +156,7 @@ void uninstall(CliContext& ctx, const SettingsOptions& options) {
     return;
   }
   const fs::path backup = backup_path_for(write_target(target.file));
-  std::optional<std::string> backup_text;
-  try {
-    backup_text = read_text_file(backup);
-  } catch (const Error&) {
-    backup_text.reset();
-  }
+  const std::optional<std::string> backup_text = read_backup(backup);
   const MergeResult result = merge_file(target.file, [&] {
     return backup_text ? uninstall_wiring(*before, *backup_text) : uninstall_wiring(*before);
   });
@@ -157,7 +173,7 @@ void uninstall(CliContext& ctx, const SettingsOptions& options) {
     ctx.out << "removed " << target.file.string() << " (tokenwarden created it; nothing else was in it)\n";
     return;
   }
-  apply(ctx, options, target.file, before, result);
+  apply(ctx, options, target.file, before, result, Backup::keep);
   if (!options.dry_run && backup_text) ctx.out << "the pre-install backup stays at " << backup.string() << "\n";
 }
 

@@ -129,18 +129,18 @@ TEST_CASE("ingest is incremental: complete lines only, truncation and replacemen
   f.dir.write(file, half.substr(40), true);
   CHECK(f.ingest().records_new == 1);
   CHECK(f.total_output() == 600);
-  SECTION("truncated: the file is read again from the start") {
+  SECTION("truncated: the file is read again from the start, its past usage stays") {
     f.dir.write(file, assistant_line("2026-03-01T11:00:00.000Z", "m9", "r9", 1, 7));
     s = f.ingest();
     CHECK(s.files_reset == 1);
-    CHECK(f.total_output() == 7);
+    CHECK(f.total_output() == 600 + 7);
   }
-  SECTION("replaced by another file of the same size or more: the head differs") {
+  SECTION("replaced by another file of the same size or more: the head differs; what it repeats counts once") {
     fs::remove(f.dir.root / file);
     f.dir.write(file, assistant_line("2026-03-01T11:00:00.000Z", "x1", "y1", 1, 7) + next + next + next);
     s = f.ingest();
     CHECK(s.files_reset == 1);
-    CHECK(f.total_output() == 207);
+    CHECK(f.total_output() == 600 + 7);
   }
 }
 

@@ -104,7 +104,7 @@ TEST_CASE("a database from a newer tokenwarden is refused, not downgraded", "[st
   require_storage_error([&] { (void)Store::open(db, StoreMode::hook); }, "newer");
 }
 
-TEST_CASE("a store two usage steps behind is upgraded in place, its records kept", "[store]") {
+TEST_CASE("a store three usage steps behind is upgraded in place, its records kept", "[store]") {
   // Step 5 drops and re-creates indexes: it runs while the module's version row is being read.
   TempDir dir("tw-store");
   const auto db = dir.path() / "tw.db";
@@ -115,6 +115,7 @@ TEST_CASE("a store two usage steps behind is upgraded in place, its records kept
     raw.exec("DROP INDEX usage_rollup_slot; CREATE INDEX usage_rollup_slot ON usage_rollup(slot)");
     raw.exec("DROP TABLE usage_rollup_model");
     raw.exec("DROP TABLE stage_history"); // step 6
+    raw.exec("ALTER TABLE usage_files DROP COLUMN mtime_ns; ALTER TABLE usage_files DROP COLUMN tail_hash"); // 7
     raw.exec("INSERT OR REPLACE INTO usage_settings (key, value) VALUES ('stage', 'legacy')");
     raw.exec("INSERT INTO usage_rollup VALUES (7, 0, 'p', 's', 's', 'p', 'claude-sonnet-4-5', 0, '', 0, 0, 1, 6300000, "
              "6300000, 1, 2, 3, 4, 5, 0, 0)");
@@ -125,7 +126,9 @@ TEST_CASE("a store two usage steps behind is upgraded in place, its records kept
   { Store store = Store::open(db, StoreMode::cli); }
   SQLite::Database raw(db.string(), SQLite::OPEN_READONLY);
   CHECK(raw.execAndGet("PRAGMA user_version").getInt() == expected_schema_version());
-  CHECK(raw.execAndGet("SELECT version FROM schema_migrations WHERE module = 'usage'").getInt() == 6);
+  CHECK(raw.execAndGet("SELECT version FROM schema_migrations WHERE module = 'usage'").getInt() == 7);
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM pragma_table_info('usage_files') WHERE name IN ('mtime_ns', 'tail_hash')")
+            .getInt() == 2);
   // The one stage of the whole store becomes the fallback of every project's stage history.
   CHECK(raw.execAndGet("SELECT project || ':' || from_ms || ':' || stage FROM stage_history").getString() == "*:0:legacy");
   CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_records_ts')").getString() ==
