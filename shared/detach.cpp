@@ -12,7 +12,7 @@ namespace tw {
 
 namespace fs = std::filesystem;
 
-bool spawn_detached(const std::vector<std::string>& argv) {
+bool spawn_detached(const std::vector<std::string>& argv, int pass_fd) {
   if (argv.empty()) return false;
   // Build argv before forking: the child only calls async-signal-safe functions.
   std::vector<char*> args;
@@ -31,8 +31,13 @@ bool spawn_detached(const std::vector<std::string>& argv) {
       ::dup2(null_fd, STDOUT_FILENO);
       ::dup2(null_fd, STDERR_FILENO);
     }
+    int first_closed = 3;
+    if (pass_fd >= 0) {
+      if (pass_fd != 3 && ::dup2(pass_fd, 3) < 0) ::_exit(1);
+      first_closed = 4;
+    }
     const long max_fd = ::sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 1024); ++fd) ::close(fd);
+    for (int fd = first_closed; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 1024); ++fd) ::close(fd);
     ::chdir("/");
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -50,20 +55,6 @@ fs::path sibling_executable(const std::string& name) {
   fs::path candidate = self.parent_path() / name;
   if (::access(candidate.c_str(), X_OK) != 0) return {};
   return candidate;
-}
-
-bool hand_off_ingest(const Env& env, const std::vector<fs::path>& paths) {
-  if (env.get("TOKENWARDEN_NO_INGEST")) return false;
-  std::vector<std::string> argv;
-  for (const auto& p : paths) {
-    std::error_code ec;
-    if (!p.empty() && fs::exists(p, ec)) argv.push_back(p.string());
-  }
-  if (argv.empty()) return false;
-  const fs::path tw = sibling_executable("tw");
-  if (tw.empty()) return false;
-  argv.insert(argv.begin(), {tw.string(), "ingest", "--quiet"});
-  return spawn_detached(argv);
 }
 
 } // namespace tw

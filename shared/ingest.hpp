@@ -78,6 +78,11 @@ public:
   IngestLock(const IngestLock&) = delete;
   IngestLock& operator=(const IngestLock&) = delete;
 
+  // Holds the lock until the process has exited (the kernel releases it then), not only until this object
+  // goes: the next waiting ingest starts reading only once this process is gone, so that no more than two
+  // `tw ingest` processes are ever alive (one reading, one waiting).
+  void keep_until_exit() { m_fd = -1; }
+
 private:
   int m_fd = -1;
 };

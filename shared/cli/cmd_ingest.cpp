@@ -1,13 +1,17 @@
 // tw ingest: reads new transcript lines into the usage tables (a progress bar on a terminal, then a summary).
 #include "cli/cli.hpp"
 #include "cli/cli_context.hpp"
+#include "error.hpp"
 #include "guard.hpp"
 #include "ingest.hpp"
+#include "hand_off.hpp"
+#include "paths.hpp"
 #include "transcript.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <cstdio>
 #include <unistd.h>
 
@@ -40,6 +44,8 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     bool rebuild = false;
     bool rescan = false;
     bool json = false;
+    bool hand_off = false;
+    int slot_fd = -1;
   };
   auto options = std::make_shared<Options>();
   command->add_option("paths", options->paths,
@@ -50,8 +56,35 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
   command->add_flag("--rescan", options->rescan,
                     "List every folder again (by default only folders whose modification time moved are listed)");
   command->add_flag("--json", options->json, "Print the summary as JSON");
+  command->add_flag("--hand-off", options->hand_off,
+                    "Read the files queued by hooks (and the paths given, queued first); exits at once when "
+                    "another such ingest is waiting already, since that one reads them")
+      ->group(""); // for the hooks: not in --help
+  command->add_option("--slot-fd", options->slot_fd, "The waiting slot, taken by the hook that started this")
+      ->group("")
+      ->needs("--hand-off");
   command->callback([&ctx, options] {
     std::vector<std::filesystem::path> inputs(options->paths.begin(), options->paths.end());
+    std::optional<IngestLock> held;
+    if (options->hand_off) {
+      if (options->rebuild || options->rescan) {
+        throw Error(ErrorKind::usage, "--hand-off reads queued files: it cannot be combined with --rebuild or --rescan");
+      }
+      const auto db_path = ctx.db_path();
+      if (db_path.has_parent_path()) ensure_private_dir(db_path.parent_path());
+      if (!inputs.empty() && !queue_for_ingest(db_path, options->paths)) {
+        throw Error(ErrorKind::io, "cannot queue the paths in " + db_path.string() + ".ingest.queue");
+      }
+      std::optional<IngestWaitSlot> slot;
+      if (options->slot_fd >= 0) slot.emplace(db_path, options->slot_fd);
+      if (!slot || !slot->taken()) slot.emplace(db_path);
+      if (!slot->taken()) return; // the one waiting reads the queue once it runs
+      held.emplace(db_path);
+      held->keep_until_exit();
+      slot->release();
+      inputs = take_ingest_queue(db_path);
+      if (inputs.empty()) return;
+    }
     if (inputs.empty()) {
       std::vector<std::string> warnings;
       inputs = transcript_roots(ctx.env, ctx.paths.home, &warnings);
@@ -59,7 +92,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
         for (const std::string& warning : warnings) ctx.err << "tw ingest: warning: " << warning << "\n";
       }
     }
-    const bool folders = std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
+    const bool folders = !options->hand_off && std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
       std::error_code ec;
       return std::filesystem::is_directory(p, ec);
     });
@@ -73,7 +106,7 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
                     !std::filesystem::exists(db_path.string() + ".scan", ec))) {
       restart_with_huge_pages();
     }
-    IngestLock lock(db_path);
+    if (!held) held.emplace(db_path);
     UsageStore store = UsageStore::open(db_path);
     if (options->rebuild) {
       // The ledger outlives transcript cleanup (Claude Code deletes transcripts after cleanupPeriodDays): a

@@ -1,5 +1,5 @@
 // tw-command-end: Stop and StopFailure end the turn of a prompt_id; failures also become error events.
-#include "detach.hpp"
+#include "hand_off.hpp"
 #include "handlers/hook_call.hpp"
 
 namespace tw {
@@ -50,7 +50,7 @@ Decision handle_command_end(HookCall& call) {
   // Token accounting: the session's transcript and its subagents' files, read by a detached `tw ingest`.
   if (auto transcript = call.text("transcript_path"); transcript && !transcript->empty()) {
     const std::filesystem::path main_file(*transcript);
-    hand_off_ingest(call.env, {main_file, main_file.parent_path() / call.header.session_id});
+    hand_off_ingest(call.env, call.db_path(), {main_file, main_file.parent_path() / call.header.session_id});
   }
   return {};
 }

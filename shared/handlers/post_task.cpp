@@ -1,6 +1,6 @@
 // tw-post-task: spawn completion (PostToolUse / PostToolUseFailure on Agent|Task|Skill), SubagentStart and
 // SubagentStop. Links a spawn to its agent only by tool_response.agentId or the agent's .meta.json toolUseId.
-#include "detach.hpp"
+#include "hand_off.hpp"
 #include "handlers/hook_call.hpp"
 
 #include <fstream>
@@ -163,7 +163,7 @@ Decision subagent_event(HookCall& call, bool start) {
     store.upsert_agent(agent);
   });
   // Token accounting: the agent's transcript, read by a detached `tw ingest`.
-  if (!start && agent.transcript_path) hand_off_ingest(call.env, {*agent.transcript_path});
+  if (!start && agent.transcript_path) hand_off_ingest(call.env, call.db_path(), {*agent.transcript_path});
   return {};
 }
 
