@@ -148,8 +148,8 @@ public:
   // on_event runs once hook_event_name is known (tw-stop then stops keeping a PreToolUse document).
   Scanner(Input& in, std::function<void(const std::string&)> on_event = {}) : m_in(in), m_on_event(std::move(on_event)) {}
 
-  HookHeader scan() {
-    HookHeader header;
+  // Fills header as the fields arrive, so that a caller sees the session of a document that fails later.
+  HookHeader scan(HookHeader& header) {
     skip_space();
     expect('{', "payload is not a JSON object");
     skip_space();
@@ -179,6 +179,32 @@ public:
     skip_space();
     if (m_in.fill()) fail("trailing data after the JSON object");
     return header;
+  }
+
+  // The top-level members whose key is wanted, as the text of their values; every other value is skipped.
+  std::vector<std::pair<std::string, std::string_view>> members(std::string_view text,
+                                                                const std::function<bool(const std::string&)>& wanted) {
+    std::vector<std::pair<std::string, std::string_view>> out;
+    skip_space();
+    expect('{', "payload is not a JSON object");
+    skip_space();
+    if (peek() == '}') return out;
+    for (;;) {
+      skip_space();
+      if (peek() != '"') fail("expected a key");
+      std::string key = read_string();
+      skip_space();
+      expect(':', "expected ':' after a key");
+      skip_space();
+      const std::size_t start = m_in.offset();
+      skip_value(0);
+      if (wanted(key)) out.emplace_back(std::move(key), text.substr(start, m_in.offset() - start));
+      skip_space();
+      const char next = take();
+      if (next == '}') break;
+      if (next != ',') fail("expected ',' or '}'");
+    }
+    return out;
   }
 
 private:
@@ -360,16 +386,45 @@ private:
         if (next != ',') fail("expected ',' in a container");
       }
     } else if (c == 't' || c == 'f' || c == 'n' || c == '-' || (c >= '0' && c <= '9')) {
-      const std::size_t start = m_in.offset();
+      // A scalar is checked, not only skipped: a member nobody reads is never parsed again.
+      std::string token;
       while (m_in.fill()) {
         const char d = m_in.m_data[m_in.m_pos];
         if (d == ',' || d == '}' || d == ']' || d == ' ' || d == '\n' || d == '\r' || d == '\t') break;
+        if (token.size() < 400) token += d;
         ++m_in.m_pos;
       }
-      if (m_in.offset() == start) fail("empty value");
+      if (!is_scalar(token)) fail("invalid literal or number");
     } else {
       fail("unexpected character");
     }
+  }
+
+  // true, false, null or a JSON number.
+  static bool is_scalar(std::string_view t) {
+    if (t == "true" || t == "false" || t == "null") return true;
+    std::size_t i = 0;
+    auto digits = [&] {
+      const std::size_t from = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      return i > from;
+    };
+    if (i < t.size() && t[i] == '-') ++i;
+    if (i < t.size() && t[i] == '0') {
+      ++i;
+    } else if (!digits()) {
+      return false;
+    }
+    if (i < t.size() && t[i] == '.') {
+      ++i;
+      if (!digits()) return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+      ++i;
+      if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+      if (!digits()) return false;
+    }
+    return i == t.size();
   }
 
   Input& m_in;
@@ -378,12 +433,20 @@ private:
 
 } // namespace
 
-HookHeader scan_header(std::string_view document) {
+HookHeader scan_header(std::string_view document, HookHeader* partial) {
   Input in(document);
-  return Scanner(in).scan();
+  HookHeader local;
+  HookHeader& header = partial != nullptr ? *partial : local;
+  return Scanner(in).scan(header);
 }
 
-HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes) {
+std::vector<std::pair<std::string, std::string_view>> top_level_members(
+    std::string_view document, const std::function<bool(const std::string&)>& wanted) {
+  Input in(document);
+  return Scanner(in).members(document, wanted);
+}
+
+HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes, HookHeader* partial) {
   HookInput result;
   Input in(fd, chunk_bytes, &result.text);
   std::function<void(const std::string&)> on_event;
@@ -393,7 +456,7 @@ HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes) {
     };
   }
   try {
-    result.header = Scanner(in, std::move(on_event)).scan();
+    result.header = Scanner(in, std::move(on_event)).scan(partial != nullptr ? *partial : result.header);
   } catch (...) {
     in.drain();
     throw;

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <istream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tw {
 
@@ -29,8 +32,14 @@ struct HookHeader {
 
 // Scans one JSON object's top level, decoding only the header's string fields and skipping every
 // other value (tool_input may hold whole files). Throws Error(bad_input) for anything that is not a
-// well-formed object at the top level. Nested values are only skipped, not validated.
-HookHeader scan_header(std::string_view document);
+// well-formed object at the top level; then *partial (when given) holds the fields read before the problem.
+// Nested values are checked for structure and scalars, strings inside them only skipped.
+HookHeader scan_header(std::string_view document, HookHeader* partial = nullptr);
+
+// The top-level members of one JSON object whose key is wanted, each as the text of its value (a view into
+// document), in order; every other value is skipped, never built. Throws Error(bad_input) like scan_header.
+std::vector<std::pair<std::string, std::string_view>> top_level_members(
+    std::string_view document, const std::function<bool(const std::string&)>& wanted);
 
 // What a hook read from stdin: the scanned header and, unless it was not needed, the whole document.
 struct HookInput {
@@ -49,7 +58,7 @@ enum class KeepText {
 // arrive (same rules as scan_header). Always reads to the end, also when the document is bad, so the
 // writer never blocks. Throws Error(bad_input) for a bad document or a kept one over 64 MiB, Error(io)
 // on a read error.
-HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes = 65536);
+HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes = 65536, HookHeader* partial = nullptr);
 
 // Hooks (not the statusline) need session_id and hook_event_name. Throws Error(bad_input) otherwise.
 void require_hook_fields(const HookHeader& header);

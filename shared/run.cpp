@@ -58,19 +58,19 @@ std::string run_dispatch(Hook hook, HookCall& call, std::string_view payload) {
   case Hook::stop: decision = handle_stop(call, payload); break;
   case Hook::statusline: return handle_statusline(call, payload) + "\n";
   case Hook::pre_spawn:
-    call.parse_payload(payload);
+    call.parse_payload(payload, PayloadParts::recorded);
     decision = handle_pre_spawn(call);
     break;
   case Hook::post_task:
-    call.parse_payload(payload);
+    call.parse_payload(payload, PayloadParts::recorded);
     decision = handle_post_task(call);
     break;
   case Hook::command_start:
-    call.parse_payload(payload);
+    call.parse_payload(payload, PayloadParts::recorded);
     decision = handle_command_start(call);
     break;
   case Hook::command_end:
-    call.parse_payload(payload);
+    call.parse_payload(payload, PayloadParts::recorded);
     decision = handle_command_end(call);
     break;
   }
@@ -97,14 +97,15 @@ void log_failure(Hook hook, const Env& env, const Clock& clock, HookCall* call, 
   }
 }
 
-// The one catch site of a hook run. read() yields the scanned header and the payload text; its errors
-// (bad input, a read failure) are caught and logged like every other.
+// The one catch site of a hook run. read(session_id) yields the scanned header and the payload text; its
+// errors (bad input, a read failure) are caught and logged like every other, naming the session when read()
+// set it before failing.
 template <typename Read> HookOutcome run_guarded(Hook hook, const Env& env, const Clock& clock, Read&& read) {
   HookOutcome outcome;
   std::optional<HookCall> call;
   std::string session_id;
   try {
-    auto [header, payload] = read();
+    auto [header, payload] = read(session_id);
     session_id = header.session_id;
     if (hook != Hook::statusline) require_hook_fields(header);
     call.emplace(hook, env, clock, std::move(header));
@@ -128,8 +129,15 @@ template <typename Read> HookOutcome run_guarded(Hook hook, const Env& env, cons
 } // namespace
 
 HookOutcome run_hook_on(Hook hook, std::string_view payload, const Env& env, const Clock& clock) {
-  return run_guarded(hook, env, clock,
-                     [&] { return std::pair<HookHeader, std::string_view>(scan_header(payload), payload); });
+  return run_guarded(hook, env, clock, [&](std::string& session_id) {
+    HookHeader partial;
+    try {
+      return std::pair<HookHeader, std::string_view>(scan_header(payload, &partial), payload);
+    } catch (...) {
+      session_id = partial.session_id; // the log names the session of a document that fails after it
+      throw;
+    }
+  });
 }
 
 int run_hook(Hook hook, int argc, char** argv) {
@@ -144,8 +152,14 @@ int run_hook(Hook hook, int argc, char** argv) {
   // Streamed: the header is scanned as stdin arrives, and tw-stop keeps no bytes of a PreToolUse document
   // (Write and Edit payloads carry whole files). Read and scan errors are logged by run_guarded.
   HookInput input;
-  const HookOutcome outcome = run_guarded(hook, env, clock, [&] {
-    input = read_hook_input(0, hook == Hook::stop ? KeepText::unless_pre_tool_use : KeepText::always);
+  const HookOutcome outcome = run_guarded(hook, env, clock, [&](std::string& session_id) {
+    HookHeader partial;
+    try {
+      input = read_hook_input(0, hook == Hook::stop ? KeepText::unless_pre_tool_use : KeepText::always, 65536, &partial);
+    } catch (...) {
+      session_id = partial.session_id;
+      throw;
+    }
     return std::pair<HookHeader, std::string_view>(std::move(input.header), input.text);
   });
   if (!outcome.out.empty()) {

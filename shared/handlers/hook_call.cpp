@@ -3,16 +3,48 @@
 
 #include "error.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 namespace tw {
 
 HookCall::HookCall(Hook h, const Env& e, const Clock& c, HookHeader hdr)
     : hook(h), env(e), clock(c), header(std::move(hdr)), paths(Paths::resolve(e, header.cwd)) {}
 
-void HookCall::parse_payload(std::string_view document) {
+namespace {
+
+// What the recording hooks read of a payload: these top-level members, nothing else.
+bool recorded_member(const std::string& key) {
+  static constexpr std::string_view k_keys[] = {
+      "session_id", "hook_event_name", "tool_name", "prompt_id", "cwd", "transcript_path", "agent_id",
+      "agent_type", "agent_transcript_path", "source", "model", "prompt", "command_name", "tool_use_id",
+      "tool_input", "tool_response", "duration_ms", "error", "error_details", "is_interrupt", "stop_hook_active",
+      "background_tasks", "last_assistant_message", "seconds_since_last_response"};
+  return std::find(std::begin(k_keys), std::end(k_keys), key) != std::end(k_keys);
+}
+
+// Values built inside one member: a real Agent, Skill or Stop payload holds a few dozen.
+constexpr std::size_t k_max_member_values = 100'000;
+
+} // namespace
+
+void HookCall::parse_payload(std::string_view document, PayloadParts parts) {
   try {
-    payload = nlohmann::json::parse(document);
+    if (parts == PayloadParts::all) {
+      payload = nlohmann::json::parse(document);
+    } else {
+      // Members nobody reads are skipped, never built: 63 MB of "[]," or two million small keys cost one scan
+      // of the text, not a tree of millions of nodes (1.5 GB); a read member is built up to a bound.
+      payload = nlohmann::json::object();
+      using Event = nlohmann::json::parse_event_t;
+      for (const auto& [key, text] : top_level_members(document, recorded_member)) {
+        std::size_t built = 0;
+        payload[key] = nlohmann::json::parse(text, [&](int, Event event, nlohmann::json&) {
+          return event == Event::object_end || event == Event::array_end || ++built <= k_max_member_values;
+        });
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::bad_input, std::string("invalid hook payload: ") + e.what());
   }

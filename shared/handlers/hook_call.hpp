@@ -18,6 +18,9 @@
 
 namespace tw {
 
+// How much of a payload a hook builds: all of it, or only the parts the recording hooks read.
+enum class PayloadParts { all, recorded };
+
 class HookCall {
 public:
   HookCall(Hook hook, const Env& env, const Clock& clock, HookHeader header);
@@ -32,8 +35,10 @@ public:
   // TOKENWARDEN_DB, else the user config's db_path, else the default; resolved once, on first use.
   const std::filesystem::path& db_path();
 
-  // Parses the whole payload (recording hooks need more than the header). Throws Error(bad_input).
-  void parse_payload(std::string_view document);
+  // Parses the payload (recording hooks need more than the header): all of it, or only what the recording
+  // hooks read (the top-level scalars, tool_input, tool_response and background_tasks, at most 100,000 values
+  // inside those), so that a payload's size bounds their time but not their memory. Throws Error(bad_input).
+  void parse_payload(std::string_view document, PayloadParts parts = PayloadParts::all);
   // The store, opened on first use in hook mode.
   Store& store();
   // The project directory recorded on every row.

@@ -148,6 +148,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  // 2b. The recording hooks' parse: the top-level members' texts, each parsed alone, equal the full parse.
+  if (payload && header) {
+    std::vector<std::pair<std::string, std::string_view>> members;
+    tolerate_error([&] { members = tw::top_level_members(text, [](const std::string&) { return true; }); });
+    Json rebuilt = Json::object();
+    for (const auto& [key, member] : members) rebuilt[key] = Json::parse(member);
+    if (rebuilt != *payload) fail("the members parsed one by one differ from the full parse", "");
+  }
   // Where nlohmann is laxer than JSON, the scanner may refuse what it reads: a leading BOM, and NUL bytes
   // (nlohmann stops at a NUL as at the end of the input). Also nesting beyond the scanner's 512 levels.
   const bool bom = text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF";

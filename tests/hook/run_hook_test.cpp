@@ -476,7 +476,7 @@ TEST_CASE("bad input in-process: exit 0, nothing printed, one log line naming ho
   CHECK(line["session_id"] == "");
   CHECK(line["time"] == "2026-11-24T03:15:59.169Z");
 
-  // A payload that scans but fails the full parse still names its session.
+  // A payload that fails after its session_id still names its session.
   const std::string broken_tail = R"({"session_id":"s-42","hook_event_name":"Stop","x":tru})";
   CHECK(sandbox.run(Hook::command_end, broken_tail).out.empty());
   lines = sandbox.error_lines();
