@@ -5,6 +5,7 @@
 #include "paths.hpp"
 #include "store_impl.hpp"
 
+#include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -213,7 +214,7 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
-Store Store::open(const fs::path& path, StoreMode mode) {
+Store Store::open(const fs::path& path, StoreMode mode, int busy_timeout_ms) {
   try {
     int flags = SQLite::OPEN_READONLY;
     if (mode != StoreMode::read_only) {
@@ -230,7 +231,7 @@ Store Store::open(const fs::path& path, StoreMode mode) {
       // malloc. Takes effect before SQLite's first use in the process, else it is refused (harmlessly).
       sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     }
-    auto impl = std::make_unique<Impl>(path, mode, flags | SQLITE_OPEN_NOMUTEX);
+    auto impl = std::make_unique<Impl>(path, mode, flags | SQLITE_OPEN_NOMUTEX, busy_timeout_ms);
     sqlite3* handle = impl->db.getHandle();
     if (mode == StoreMode::hook) {
       // Closing a hook's connection must not copy the WAL back: tw and the watchdog checkpoint.
@@ -275,7 +276,7 @@ void Store::write(const std::function<void()>& work) {
       sqlite3* handle = m_impl->db.getHandle();
       sqlite3_busy_timeout(handle, 0);
       sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-      sqlite3_busy_timeout(handle, Impl::busy_timeout_ms(m_impl->mode));
+      sqlite3_busy_timeout(handle, m_impl->busy_ms);
     }
   }
 }
@@ -569,6 +570,26 @@ void Store::checkpoint() {
     m_impl->db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "checkpointing");
+  }
+}
+
+void Store::backup_to(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(ErrorKind::io, "cannot create " + file.string() + ": " + std::strerror(errno) +
+                                   (errno == EEXIST ? " (tw backup never overwrites a file)" : ""));
+  }
+  ::close(fd);
+  try {
+    SQLite::Database target(file.string(), SQLite::OPEN_READWRITE);
+    SQLite::Backup backup(target, m_impl->db);
+    while (backup.executeStep(256) != SQLITE_DONE) {
+      ::usleep(2000); // pages changed by a writer: the copy goes on where it was
+    }
+  } catch (const SQLite::Exception& e) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    rethrow_storage(e, "backing up to " + file.string());
   }
 }
 

@@ -100,8 +100,9 @@ class Store {
 public:
   // Opens (creating the file 0600 and its directory 0700 when missing) and migrates the schema.
   // Throws Error(storage) for SQLite failures (locked beyond the busy timeout, corrupt file) and
-  // Error(io) when the directory cannot be made.
-  static Store open(const std::filesystem::path& path, StoreMode mode);
+  // Error(io) when the directory cannot be made. busy_timeout_ms: how long to wait for a lock (-1: the
+  // mode's own, 8 s for hooks, 10 s for tw).
+  static Store open(const std::filesystem::path& path, StoreMode mode, int busy_timeout_ms = -1);
 
   // How long a write waits for another writer's lock from now on (a hook keeps it under its own timeout).
   void set_busy_timeout(int milliseconds);
@@ -133,6 +134,9 @@ public:
   int schema_version() const;
   // Copies the WAL back into the database and truncates it (tw only).
   void checkpoint();
+  // Writes a consistent copy of the whole store (what the WAL holds included) to a new file, 0600, with
+  // SQLite's online backup: hooks go on writing meanwhile. Throws Error(io) when the file exists.
+  void backup_to(const std::filesystem::path& file);
 
   const std::filesystem::path& path() const;
 

@@ -15,9 +15,11 @@ namespace tw {
 struct Store::Impl {
   std::filesystem::path path;
   StoreMode mode;
+  int busy_ms; // the lock wait this connection was opened with
   SQLite::Database db;
 
-  Impl(const std::filesystem::path& p, StoreMode m, int flags) : path(p), mode(m), db(p.string(), flags, busy_timeout_ms(m)) {}
+  Impl(const std::filesystem::path& p, StoreMode m, int flags, int busy)
+      : path(p), mode(m), busy_ms(busy >= 0 ? busy : busy_timeout_ms(m)), db(p.string(), flags, busy_ms) {}
 
   // Hooks wait up to 8 s for the write lock: under the 10 s hook timeout.
   static int busy_timeout_ms(StoreMode mode) { return mode == StoreMode::hook ? 8000 : 10000; }

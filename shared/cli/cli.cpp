@@ -31,12 +31,12 @@ Store& CliContext::store() {
   return *m_store;
 }
 
-Store* CliContext::existing_store() {
+Store* CliContext::existing_store(int busy_timeout_ms) {
   if (m_store) return &*m_store;
   std::error_code ec;
   const auto path = db_path();
   if (!std::filesystem::exists(path, ec)) return nullptr;
-  m_store.emplace(Store::open(path, StoreMode::cli));
+  m_store.emplace(Store::open(path, StoreMode::cli, busy_timeout_ms));
   return &*m_store;
 }
 
@@ -67,6 +67,7 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
   app.set_version_flag("--version", std::string("tw ") + TW_VERSION);
   app.require_subcommand(1);
   add_events_command(app, ctx);
+  add_backup_command(app, ctx);
   add_config_command(app, ctx);
   add_accounting_commands(app, ctx);
   add_settings_command(app, ctx);
@@ -118,7 +119,11 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
     return 1;
   }
   try {
-    if (auto* store = ctx.existing_store(); store != nullptr) store->checkpoint();
+    // Only a store the command opened, and without waiting: another process holding it checkpoints itself.
+    if (auto* store = ctx.store_if_open(); store != nullptr) {
+      store->set_busy_timeout(0);
+      store->checkpoint();
+    }
   } catch (const Error&) {
     // A busy database just skips this checkpoint; the next tw run does it.
   }

@@ -30,7 +30,9 @@ public:
   // The store opened for the CLI (creating it when missing); checkpointed when the context ends.
   Store& store();
   // Opens read-only; returns nullptr when no database exists yet.
-  Store* existing_store();
+  Store* existing_store(int busy_timeout_ms = -1);
+  // The store when a command opened it already, else nullptr (never opens one).
+  Store* store_if_open() { return m_store ? &*m_store : nullptr; }
   // The one session whose id starts with `prefix`, among those the hooks recorded and those the transcripts
   // hold; every command that takes --session resolves it here. Several: Error(usage) listing them; none:
   // Error(bad_input) saying so.
@@ -43,6 +45,7 @@ private:
 
 // Each subcommand registers itself on the app; its callback sets ctx.exit_code.
 void add_events_command(CLI::App& app, CliContext& ctx);
+void add_backup_command(CLI::App& app, CliContext& ctx);
 void add_config_command(CLI::App& app, CliContext& ctx);
 // tw ingest, tw report, tw stage (token accounting).
 void add_ingest_command(CLI::App& app, CliContext& ctx);

@@ -8,7 +8,15 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace tw {
@@ -336,9 +344,24 @@ private:
   void check_database() {
     m_db = m_ctx.db_path();
     const std::string section = "database (" + m_db.string() + ")";
+    check_store(section);
+    check_free_space(section);
+    check_error_log(); // whatever state the database is in: its failures are logged there
+  }
+
+  void check_store(const std::string& section) {
     const fs::path dir = m_db.parent_path();
     std::error_code ec;
     if (!fs::exists(m_db, ec)) {
+      if (fs::is_symlink(m_db, ec)) {
+        const fs::path target = fs::read_symlink(m_db, ec);
+        add(section, Status::error,
+            m_db.string() + " is a symbolic link to " + target.string() +
+                ", which does not exist: every hook event fails to be recorded (see errors.jsonl below)",
+            "point the link at an existing file, or give the target's folder back (mkdir -p " +
+                shell_quote((target.is_absolute() ? target : dir / target).parent_path().string()) + ")");
+        return;
+      }
       fs::path existing = dir;
       while (!existing.empty() && !fs::exists(existing, ec) && existing != existing.parent_path()) existing = existing.parent_path();
       if (::access(existing.c_str(), W_OK) != 0) {
@@ -365,9 +388,17 @@ private:
     }
     if (!loose.empty()) add(section, Status::error, "readable by others:" + loose, "chmod 600" + loose);
     try {
-      Store* store = m_ctx.existing_store();
+      Store* store = m_ctx.existing_store(2000); // a locked store is told in 2 s, not after tw's 10
       if (store == nullptr) return;
       add(section, Status::ok, "opens; schema version " + std::to_string(store->schema_version()));
+      const auto wal = fs::file_size(m_db.string() + "-wal", ec);
+      if (!ec && wal > 0) {
+        add(section, Status::info,
+            "the store is three files: " + m_db.filename().string() + " and its -wal and -shm; " +
+                std::to_string(wal / 1024) + " kB of recent events are still in the -wal, so a copy of " +
+                m_db.filename().string() + " alone misses them",
+            "to back it up: tw backup FILE");
+      }
       const auto last = store->last_event_per_hook();
       const EpochMs now = m_ctx.clock.now_ms();
       for (const char* hook : k_hooks) {
@@ -383,10 +414,82 @@ private:
                                                      ago(now - it->second) + ")");
       }
     } catch (const Error& e) {
-      add(section, Status::error, std::string("cannot open: ") + e.what(),
-          "mv " + shell_quote(m_db.string()) + " " + shell_quote(m_db.string() + ".broken") +
-              "   (the next hook event starts a fresh one)");
+      const std::string what = e.what();
+      if (what.find("database is locked") != std::string::npos || what.find("sqlite code 5/") != std::string::npos ||
+          what.find("sqlite code 6/") != std::string::npos) {
+        // Busy, not broken: nothing to repair, and moving it aside would start an empty store.
+        const auto holder = lock_holder();
+        add(section, Status::warning,
+            "locked" + (holder ? " by PID " + std::to_string(holder->first) + " (" + holder->second + ")" : std::string()) +
+                ": hooks wait for it (3-8 s) and then log the event they could not write",
+            holder ? "let it finish, or stop it if it hangs: kill " + std::to_string(holder->first)
+                   : std::string("let the other process finish (fuser -v ") + shell_quote(m_db.string()) + " names it)");
+        return;
+      }
+      const std::string files = shell_quote(m_db.string()) + " " + shell_quote(m_db.string() + "-wal") + " " +
+                                shell_quote(m_db.string() + "-shm");
+      add(section, Status::error, "cannot open: " + what,
+          "keep the three files together (the -wal holds the latest events): mkdir -p " +
+              shell_quote((dir / "broken").string()) + " && mv " + files + " " + shell_quote((dir / "broken").string()) +
+              "/ ; then sqlite3 " + shell_quote((dir / "broken" / m_db.filename()).string()) +
+              " .recover | sqlite3 " + shell_quote(m_db.string()) + "   (the next hook event would otherwise start an empty store)");
     }
+  }
+
+  // The process holding an fcntl lock on the store's files, from /proc/locks: (pid, command).
+  std::optional<std::pair<long, std::string>> lock_holder() const {
+    std::set<std::pair<unsigned long, unsigned long>> files; // (device, inode)
+    for (const auto& suffix : {"", "-shm", "-wal"}) {
+      struct stat st {};
+      if (::stat((m_db.string() + suffix).c_str(), &st) == 0) files.insert({st.st_dev, st.st_ino});
+    }
+    std::ifstream locks("/proc/locks");
+    std::string line;
+    while (std::getline(locks, line)) {
+      std::istringstream fields(line);
+      std::string number, kind, mode, access, pid_text, where;
+      if (!(fields >> number >> kind)) continue;
+      if (kind == "->") fields >> kind; // a waiter: "1: -> POSIX ..."
+      if (!(fields >> mode >> access >> pid_text >> where)) continue;
+      unsigned major = 0, minor = 0;
+      unsigned long inode = 0;
+      if (std::sscanf(where.c_str(), "%x:%x:%lu", &major, &minor, &inode) != 3) continue;
+      const unsigned long device = makedev(major, minor);
+      const long pid = std::atol(pid_text.c_str());
+      if (pid <= 0 || pid == ::getpid() || files.count({device, inode}) == 0) continue;
+      std::ifstream comm("/proc/" + pid_text + "/cmdline");
+      std::string cmdline((std::istreambuf_iterator<char>(comm)), std::istreambuf_iterator<char>());
+      for (char& c : cmdline) {
+        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+      }
+      while (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
+      if (cmdline.size() > 80) cmdline = cmdline.substr(0, 77) + "...";
+      return std::make_pair(pid, cmdline.empty() ? std::string("?") : cmdline);
+    }
+    return std::nullopt;
+  }
+
+  // A full file system loses every event (and the log line that would say so).
+  void check_free_space(const std::string& section) {
+    fs::path dir = m_db.parent_path();
+    std::error_code ec;
+    while (!dir.empty() && !fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+    struct statvfs info {};
+    if (::statvfs(dir.c_str(), &info) != 0) return;
+    const auto free_bytes = static_cast<unsigned long long>(info.f_bavail) * info.f_frsize;
+    const auto mb = std::to_string(free_bytes / (1024 * 1024));
+    if (free_bytes < 16ull * 1024 * 1024) {
+      add(section, Status::error,
+          "only " + mb + " MB free where the store lives (" + dir.string() +
+              "): SQLite cannot write, so hook events are lost, and errors.jsonl cannot say so",
+          "free space on that file system (df -h " + shell_quote(dir.string()) + ")");
+    } else if (free_bytes < 256ull * 1024 * 1024) {
+      add(section, Status::warning, "only " + mb + " MB free where the store lives (" + dir.string() + ")",
+          "free space on that file system (df -h " + shell_quote(dir.string()) + ")");
+    }
+  }
+
+  void check_error_log() {
     const auto log = error_log_path_for(m_db);
     const auto lines = read_error_log_tail(log, 5);
     m_error_lines = lines;
