@@ -77,6 +77,9 @@ constexpr KeySpec k_keys[] = {
      "The padding of Claude Code's statusLine setting: the line is fitted to COLUMNS - 2 - padding cells."},
     {"ingest_interval", KeyType::integer, Where::anywhere, "15",
      "Seconds between transcript ingests by the usage watchdog (tw daemon)."},
+    {"report_ingest_within", KeyType::integer, Where::anywhere, "10",
+     "Seconds: tw report first reads what the transcripts gained (an incremental ingest) unless an ingest finished "
+     "within this long (the watchdog's count); 0: always. tw report --no-ingest never does."},
     {"idle_exit", KeyType::integer, Where::anywhere, "10",
      "Minutes without an active session after which the usage watchdog exits."},
     {"budgets", KeyType::array, Where::anywhere, "[]",
@@ -422,6 +425,7 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
     config.statusline.padding = as_int(*it);
   }
   if (auto it = merged.find("ingest_interval"); it != merged.end()) config.ingest_interval = as_int(*it);
+  if (auto it = merged.find("report_ingest_within"); it != merged.end()) config.report_ingest_within = as_int(*it);
   if (auto it = merged.find("idle_exit"); it != merged.end()) config.idle_exit = as_int(*it);
   take_raw(merged, "pricing", config.pricing_json);
   if (auto it = merged.find("spawn_estimate"); it != merged.end()) config.spawn_estimate = std::max(0, as_int(*it));
@@ -454,6 +458,7 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
     config.quota.critical_threshold = 90;
   }
   if (config.ingest_interval < 1) config.ingest_interval = 15;
+  if (config.report_ingest_within < 0) config.report_ingest_within = 10;
   if (config.idle_exit < 1) config.idle_exit = 10;
   return config;
 }

@@ -64,29 +64,19 @@ void sleep_ms(int ms) {
   ::nanosleep(&request, nullptr); // a signal ends the sleep early, which is what we want
 }
 
-// Ingests the transcripts of the sessions active since `since_ms` (the accounting module's ingest).
-std::string ingest_active_sessions(const fs::path& db_path, const Config& config, EpochMs since_ms) {
-  std::vector<fs::path> files;
-  {
-    Store store = Store::open(db_path, StoreMode::cli);
-    EventQuery query;
-    query.active_since_ms = since_ms;
-    for (const auto& session : store.sessions(query)) {
-      if (!session.transcript_path || session.transcript_path->empty()) continue;
-      const fs::path transcript(*session.transcript_path);
-      std::error_code ec;
-      if (fs::exists(transcript, ec)) files.push_back(transcript);
-      // Subagent transcripts live in <session>/subagents/ beside the main file.
-      fs::path subagents = transcript.parent_path() / transcript.stem() / "subagents";
-      if (fs::is_directory(subagents, ec)) files.push_back(subagents);
-    }
-  }
-  if (files.empty()) return {};
-  IngestLock lock(db_path);
-  UsageStore usage = UsageStore::open(db_path);
+// Reads what every transcript root gained (the incremental walk tw ingest does: on a store that is up to date,
+// a stat() per file) and marks the time, so that a report in the next seconds need not walk again.
+std::string ingest_transcripts(const DaemonContext& context, const Config& config) {
+  const auto roots = transcript_roots(context.env, context.paths.home);
+  if (roots.empty()) return {};
+  IngestLock lock(context.db_path);
+  UsageStore usage = UsageStore::open(context.db_path);
   PriceTable prices = PriceTable::builtin();
   prices.apply_overrides(config.pricing_json);
-  const IngestSummary summary = ingest_files(usage, prices, transcript_files(files), IngestOptions{});
+  IngestOptions options;
+  options.stages = usage.stage_history();
+  const IngestSummary summary = ingest_folders(usage, prices, roots, options);
+  usage.set_last_walk_ms(context.clock.now_ms());
   return summary.records_new > 0 ? "ingested " + std::to_string(summary.records_new) + " new usage records" : "";
 }
 
@@ -160,14 +150,13 @@ int run_daemon(const DaemonContext& context) {
       if (!reason.empty()) {
         if (reason != "the database is gone") {
           // The sessions' last answers: one final ingest before leaving.
-          ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
+          ingest_transcripts(context, config);
         }
         break;
       }
       if (now >= next_ingest) {
         next_ingest = now + static_cast<EpochMs>(settings.ingest_interval_s) * 1000;
-        const std::string ingested =
-            ingest_active_sessions(context.db_path, config, now - static_cast<EpochMs>(settings.idle_exit_s) * 1000);
+        const std::string ingested = ingest_transcripts(context, config);
         if (!ingested.empty()) log.line(ingested);
         // Whoever ingests spend recomputes the guard row's spend and budgets in a transaction of its own.
         refresh_guard_after_ingest(context.db_path, context.paths.user_config, now);

@@ -673,6 +673,22 @@ IngestLock::IngestLock(const fs::path& db_path) {
   }
 }
 
+IngestLock::IngestLock(const fs::path& db_path, std::chrono::milliseconds wait) {
+  const std::string path = db_path.string() + ".ingest.lock";
+  if (db_path.has_parent_path()) ensure_private_dir(db_path.parent_path());
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (m_fd < 0) throw Error(ErrorKind::io, "cannot open " + path + ": " + std::strerror(errno));
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= until) {
+      ::close(m_fd);
+      m_fd = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 IngestLock::~IngestLock() {
   if (m_fd >= 0) ::close(m_fd);
 }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -73,7 +74,11 @@ IngestSummary ingest_folders(UsageStore& store, const PriceTable& prices,
 // An exclusive lock per database (<db>.ingest.lock), held while it lives; waits for another ingest to finish.
 class IngestLock {
 public:
+  // Waits for the lock as long as it takes.
   explicit IngestLock(const std::filesystem::path& db_path);
+  // Waits at most `wait`; held() says whether it got the lock.
+  IngestLock(const std::filesystem::path& db_path, std::chrono::milliseconds wait);
+  bool held() const { return m_fd >= 0; }
   ~IngestLock();
   IngestLock(const IngestLock&) = delete;
   IngestLock& operator=(const IngestLock&) = delete;

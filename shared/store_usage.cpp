@@ -1237,6 +1237,25 @@ void UsageStore::Impl::set_setting(const char* key, const std::string& value) {
   s.exec();
 }
 
+std::int64_t UsageStore::last_walk_ms() {
+  try {
+    const std::string text = m_impl->setting("last_walk_ms");
+    return text.empty() ? 0 : std::stoll(text);
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the time of the last ingest");
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+void UsageStore::set_last_walk_ms(std::int64_t ms) {
+  try {
+    m_impl->set_setting("last_walk_ms", std::to_string(ms));
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "saving the time of the last ingest");
+  }
+}
+
 std::string UsageStore::scan_mark() {
   try {
     return m_impl->setting("scan_mark");

@@ -137,6 +137,10 @@ public:
   void forget_all();
   // The mark of the folder listings kept beside the store (ingest_scan.hpp) that go with its records: a
   // listing file with another mark (an older copy of the store, a rebuilt one, a failed write) is not used.
+  // When the last ingest that read every transcript root (or the watchdog's of the active sessions) finished;
+  // 0 when none did. Outside a transaction, the setter commits by itself.
+  std::int64_t last_walk_ms();
+  void set_last_walk_ms(std::int64_t ms);
   // Outside a transaction, set_scan_mark commits by itself.
   std::string scan_mark();
   void set_scan_mark(const std::string& mark);

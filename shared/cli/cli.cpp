@@ -119,8 +119,8 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
     return 1;
   }
   try {
-    // Only a store the command opened, and without waiting: another process holding it checkpoints itself.
-    if (auto* store = ctx.store_if_open(); store != nullptr) {
+    // Without waiting: a store locked by another process is checkpointed by a later tw run.
+    if (auto* store = ctx.existing_store(0); store != nullptr) {
       store->set_busy_timeout(0);
       store->checkpoint();
     }

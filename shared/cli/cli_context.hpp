@@ -29,10 +29,8 @@ public:
   std::filesystem::path db_path();
   // The store opened for the CLI (creating it when missing); checkpointed when the context ends.
   Store& store();
-  // Opens read-only; returns nullptr when no database exists yet.
+  // The store when the database exists (opened once, waiting busy_timeout_ms for a lock; -1: 10 s), else nullptr.
   Store* existing_store(int busy_timeout_ms = -1);
-  // The store when a command opened it already, else nullptr (never opens one).
-  Store* store_if_open() { return m_store ? &*m_store : nullptr; }
   // The one session whose id starts with `prefix`, among those the hooks recorded and those the transcripts
   // hold; every command that takes --session resolves it here. Several: Error(usage) listing them; none:
   // Error(bad_input) saying so.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <cstdio>
 #include <unistd.h>
@@ -27,6 +29,33 @@ std::string human_bytes(std::int64_t bytes) {
   return text;
 }
 
+// The progress bar on stderr (a terminal only): files read of the total, bytes.
+std::function<void(std::size_t, std::size_t, std::int64_t)> progress_bar(CliContext& ctx) {
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(); // the first call shows at once
+  return [&ctx, last](std::size_t done, std::size_t total, std::int64_t bytes) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total && now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    if (total == 0) { // a walk: the number of files is known at its end
+      ctx.err << "\r" << done << " files read, " << human_bytes(bytes) << "   " << std::flush;
+      return;
+    }
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / total);
+    ctx.err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+            << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total
+            << " files, " << human_bytes(bytes) << "   " << std::flush;
+    if (done == total) ctx.err << "\n";
+  };
+}
+
+std::string age_of(std::int64_t ms) {
+  if (ms < 60'000) return std::to_string(ms / 1000) + " s";
+  if (ms < 7'200'000) return std::to_string(ms / 60'000) + " min";
+  if (ms < 172'800'000) return std::to_string(ms / 3'600'000) + " h";
+  return std::to_string(ms / 86'400'000) + " days";
+}
+
 } // namespace
 
 // The price table with the user's `pricing` overrides applied (problems are reported by tw config check).
@@ -34,6 +63,44 @@ PriceTable configured_prices(CliContext& ctx) {
   PriceTable prices = PriceTable::builtin();
   prices.apply_overrides(ctx.config().pricing_json);
   return prices;
+}
+
+void ingest_before_report(CliContext& ctx, const char* who) {
+  const auto db_path = ctx.db_path();
+  const EpochMs now = ctx.clock.now_ms();
+  std::error_code ec;
+  const bool first = !std::filesystem::exists(db_path, ec);
+  EpochMs last = 0;
+  if (!first) {
+    UsageStore store = UsageStore::open(db_path, UsageStore::Use::report);
+    last = store.last_walk_ms();
+    if (ctx.config().report_ingest_within > 0 && last > 0 && now - last >= 0 &&
+        now - last < static_cast<EpochMs>(ctx.config().report_ingest_within) * 1000) {
+      return; // fresh enough: the watchdog or another report read the transcripts moments ago
+    }
+  }
+  // Another ingest (tw ingest, the watchdog, a hook's hand-off) may hold the lock: wait a little, never queue.
+  IngestLock lock(db_path, std::chrono::milliseconds(3000));
+  if (!lock.held()) {
+    ctx.err << who << ": another ingest is still running; this report shows "
+            << (last > 0 ? "the transcripts as read " + age_of(now - last) + " ago" : std::string("what it has read so far"))
+            << " (tw ingest waits for it)\n";
+    return;
+  }
+  std::vector<std::string> warnings;
+  const auto roots = transcript_roots(ctx.env, ctx.paths.home, &warnings);
+  for (const std::string& warning : warnings) ctx.err << who << ": warning: " << warning << "\n";
+  if (roots.empty()) return;
+  UsageStore store = UsageStore::open(db_path);
+  IngestOptions ingest;
+  ingest.stages = store.stage_history();
+  // A first ingest of a large tree takes a while: show it (a terminal only; the later ones take milliseconds).
+  const bool bar = ::isatty(STDERR_FILENO) == 1 && (first || store.empty());
+  if (bar) ingest.progress = progress_bar(ctx);
+  (void)ingest_folders(store, configured_prices(ctx), roots, ingest);
+  if (bar) ctx.err << "\n";
+  store.set_last_walk_ms(ctx.clock.now_ms());
+  refresh_guard_after_ingest(db_path, ctx.paths.user_config, ctx.clock.now_ms(), ctx.paths.project_dir.string());
 }
 
 void add_ingest_command(CLI::App& app, CliContext& ctx) {
@@ -125,27 +192,11 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     ingest.rescan = options->rescan;
     ingest.stages = store.stage_history();
     const bool bar = !options->quiet && !options->json && ::isatty(STDERR_FILENO) == 1;
-    auto last = std::chrono::steady_clock::now();
-    if (bar) {
-      ingest.progress = [&](std::size_t done, std::size_t total, std::int64_t bytes) {
-        const auto now = std::chrono::steady_clock::now();
-        if (done != total && now - last < std::chrono::milliseconds(100)) return;
-        last = now;
-        if (total == 0) { // a walk: the number of files is known at its end
-          ctx.err << "\r" << done << " files read, " << human_bytes(bytes) << "   " << std::flush;
-          return;
-        }
-        const int width = 30;
-        const int filled = static_cast<int>(width * done / total);
-        ctx.err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
-                << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total
-                << " files, " << human_bytes(bytes) << "   " << std::flush;
-        if (done == total) ctx.err << "\n";
-      };
-    }
+    if (bar) ingest.progress = progress_bar(ctx);
     const IngestSummary s = folders ? ingest_folders(store, prices, inputs, ingest)
                                     : ingest_files(store, prices, transcript_files(inputs), ingest);
     if (bar && folders) ctx.err << "\n";
+    if (folders && options->paths.empty()) store.set_last_walk_ms(ctx.clock.now_ms()); // every root was walked
     // New spend moves today's total and the budgets: the gates read them from the guard row and guard.json.
     refresh_guard_after_ingest(db_path, ctx.paths.user_config, ctx.clock.now_ms(), ctx.paths.project_dir.string());
     if (options->quiet) return;

@@ -9,6 +9,8 @@
 namespace tw {
 
 PriceTable configured_prices(CliContext& ctx);
+// Reads what the transcripts gained since the last ingest, unless one finished moments ago (cmd_ingest.cpp).
+void ingest_before_report(CliContext& ctx, const char* who);
 
 void add_report_command(CLI::App& app, CliContext& ctx) {
   auto* command = app.add_subcommand(
@@ -20,12 +22,16 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     std::string by;
     bool json = false;
     bool csv = false;
+    bool no_ingest = false;
   };
   auto options = std::make_shared<Options>();
   command->add_option("kind", options->kind,
                       "daily (default), weekly, monthly, session, blocks, breakdown, top, hourly, trend, totals");
   command->add_flag("--json", options->json, "JSON (ccusage's field names for daily, weekly, monthly, session, blocks)");
   command->add_flag("--csv", options->csv, "CSV");
+  command->add_flag("--no-ingest", options->no_ingest,
+                    "Report what is stored; by default new transcript lines are read first, unless an ingest finished "
+                    "in the last report_ingest_within seconds (10)");
   command->add_option("--since", options->report.since, "First day, YYYYMMDD (inclusive)");
   command->add_option("--until", options->report.until, "Last day, YYYYMMDD (inclusive)");
   command->add_option("--timezone,-z", options->report.timezone, "Time zone for days and hours (default: config timezone)");
@@ -89,6 +95,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
     }
     if (options->json && options->csv) throw Error(ErrorKind::usage, "--json and --csv cannot be given together");
     report.table = !options->json;
+    if (!options->no_ingest) ingest_before_report(ctx, "tw report");
     if (!report.session.empty()) report.session = ctx.resolve_session(report.session);
     const PriceTable prices = configured_prices(ctx);
     UsageStore store = UsageStore::open(ctx.db_path(), UsageStore::Use::report);

@@ -5,7 +5,9 @@
 #include "clock.hpp"
 #include "store_usage.hpp"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <sys/file.h>
 
 using namespace quota_test;
 
@@ -216,4 +218,106 @@ TEST_CASE("tw stage: a session's TOKENWARDEN_STAGE wins, else the project's stag
   CHECK(stage_of["s-review"] == "review");
   CHECK(stage_of["s-plain"] == "design");
   CHECK(stage_of["s-other"] == "research");
+}
+
+namespace {
+
+// A transcript tree under CLAUDE_CONFIG_DIR, with `responses` lines of 7 output tokens each.
+fs::path transcripts(Sandbox& box, int responses, const std::string& prefix = "m") {
+  const fs::path config = box.dir.path / "claude";
+  const fs::path file = config / "projects" / "-proj" / "s1.jsonl";
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::app);
+  for (int i = 0; i < responses; ++i) {
+    nlohmann::json line{{"type", "assistant"}, {"timestamp", "2026-03-01T10:00:00.000Z"}, {"sessionId", "s1"},
+                        {"requestId", "r" + prefix + std::to_string(i)},
+                        {"message", {{"id", prefix + std::to_string(i)}, {"model", "claude-opus-4-6"}, {"role", "assistant"},
+                                     {"usage", {{"input_tokens", 1}, {"output_tokens", 7},
+                                                {"cache_creation_input_tokens", 0}, {"cache_read_input_tokens", 0}}}}}};
+    out << line.dump() << "\n";
+  }
+  box.vars["CLAUDE_CONFIG_DIR"] = config.string();
+  return file;
+}
+
+long long reported_output(const Run& run) {
+  const auto doc = nlohmann::json::parse(run.out, nullptr, false);
+  return doc.is_object() ? doc["totals"]["outputTokens"].get<long long>() : -1;
+}
+
+} // namespace
+
+TEST_CASE("tw report: a store never filled reports what the transcripts hold, ingesting first", "[cli][answers][report_ingest]") {
+  Sandbox box;
+  transcripts(box, 3);
+  SECTION("--no-ingest reports the store as it is") {
+    const Run run = run_tw(box, {"report", "daily", "--json", "--no-ingest"});
+    CHECK(run.code == 0);
+    CHECK(reported_output(run) == 0);
+  }
+  for (const char* kind : {"daily", "session", "blocks", "monthly"}) {
+    INFO(kind);
+    Sandbox fresh;
+    transcripts(fresh, 3);
+    const Run run = run_tw(fresh, {"report", kind, "--json"});
+    INFO(run.err);
+    CHECK(run.code == 0);
+    if (std::string(kind) != "blocks" && std::string(kind) != "session") CHECK(reported_output(run) == 21);
+    CHECK(run.out.find("\"outputTokens\": 21") != std::string::npos);
+  }
+}
+
+TEST_CASE("tw report: an ingest that finished moments ago is not repeated (report_ingest_within)", "[cli][answers][report_ingest]") {
+  Sandbox box;
+  transcripts(box, 2);
+  CHECK(reported_output(run_tw(box, {"report", "daily", "--json"})) == 14);
+  transcripts(box, 1, "later");
+  // Within 10 s of the last walk: the store as it is.
+  CHECK(reported_output(run_tw(box, {"report", "daily", "--json"})) == 14);
+  user_config(box, R"({"report_ingest_within": 0})");
+  CHECK(reported_output(run_tw(box, {"report", "daily", "--json"})) == 21);
+}
+
+TEST_CASE("tw report: another ingest holding the lock is waited for a bounded time, then the data's age is said",
+          "[cli][answers][report_ingest]") {
+  Sandbox box;
+  transcripts(box, 2);
+  CHECK(reported_output(run_tw(box, {"report", "daily", "--json"})) == 14);
+  transcripts(box, 1, "later");
+  user_config(box, R"({"report_ingest_within": 0})");
+  fs::create_directories(box.db.parent_path());
+  const int fd = ::open((box.db.string() + ".ingest.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  const Run run = run_tw(box, {"report", "daily", "--json"});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::close(fd);
+  CHECK(run.code == 0);
+  CHECK(reported_output(run) == 14);
+  CHECK_THAT(run.err, Catch::Contains("another ingest is still running") && Catch::Contains("as read"));
+  CHECK(seconds < 6.0);
+  CHECK_FALSE(fs::exists(box.db.string() + ".ingest.queue")); // nothing queued
+}
+
+TEST_CASE("tw report: a first ingest shows the progress bar on a terminal", "[cli][answers][report_ingest]") {
+  Sandbox box;
+  transcripts(box, 50);
+  // A pseudo-terminal for stderr, as a user's shell gives it.
+  const std::string script = "import os, pty, sys\n"
+                             "pid, fd = pty.fork()\n"
+                             "if pid == 0:\n"
+                             "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                             "out = b''\n"
+                             "while True:\n"
+                             "    try:\n"
+                             "        chunk = os.read(fd, 65536)\n"
+                             "    except OSError:\n"
+                             "        break\n"
+                             "    if not chunk: break\n"
+                             "    out += chunk\n"
+                             "os.waitpid(pid, 0)\n"
+                             "sys.stdout.write(out.decode('utf-8', 'replace'))\n";
+  const Run run = run_program("/usr/bin/python3", {"-c", script, bin("tw").string(), "report", "daily"}, box.vars);
+  INFO(run.out << run.err);
+  CHECK_THAT(run.out, Catch::Contains("files read") || Catch::Contains("] 1/1 files"));
 }

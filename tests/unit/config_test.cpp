@@ -35,7 +35,7 @@ const char* const k_documented_keys[] = {
     "quota.warn_threshold", "quota.critical_threshold", "quota.check_interval", "quota.stale", "quota.notify_managers",
     "quota.block_spawns_on_critical", "quota.block_prompts_on_critical", "quota.auto_stop_on_critical",
     "statusline.segments", "statusline.padding", "ingest_interval", "idle_exit", "budgets", "spawn_estimate",
-    "pricing", "downshift"};
+    "pricing", "downshift", "report_ingest_within"};
 
 const nlohmann::json* at_path(const nlohmann::json& doc, const std::string& path) {
   const nlohmann::json* node = &doc;
