@@ -13,6 +13,7 @@
 #include "store.hpp"
 #include "store_quota.hpp"
 #include "store_usage.hpp"
+#include "transcript_watch.hpp"
 #include "usage_fetch.hpp"
 
 #include <cerrno>
@@ -21,6 +22,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <optional>
+#include <poll.h>
+#include <algorithm>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -140,6 +144,15 @@ int run_daemon(const DaemonContext& context) {
   EpochMs next_ingest = started_ms;
   std::string last_report;
   std::string reason;
+  // Folders watched after the first ingest: a change is ingested within a moment, and between changes the
+  // fresh mark tells reports that the store is current (they need not stat() every transcript).
+  std::optional<TranscriptWatch> watch;
+  const auto roots = transcript_roots(context.env, context.paths.home);
+  bool change_pending = false;
+  EpochMs change_seen_ms = 0;
+  constexpr EpochMs k_settle_ms = 200;        // a burst of appends is ingested once
+  constexpr EpochMs k_walk_anyway_ms = 300'000; // with a complete watch, a walk every 5 minutes all the same
+  clear_fresh_mark(context.db_path);
 
   while (g_stop_requested == 0) {
     const Config config = load_config(context.paths, ConfigScope::user_only);
@@ -154,10 +167,25 @@ int run_daemon(const DaemonContext& context) {
         }
         break;
       }
-      if (now >= next_ingest) {
-        next_ingest = now + static_cast<EpochMs>(settings.ingest_interval_s) * 1000;
+      if (now >= next_ingest || (change_pending && now - change_seen_ms >= k_settle_ms)) {
+        const bool watched = watch && watch->complete();
+        next_ingest = now + (watched ? k_walk_anyway_ms : static_cast<EpochMs>(settings.ingest_interval_s) * 1000);
+        if (watch) change_pending = watch->drain(); // what arrives from here on is seen again after the ingest
         const std::string ingested = ingest_transcripts(context, config);
         if (!ingested.empty()) log.line(ingested);
+        if (!watch && !roots.empty()) {
+          watch.emplace(roots);
+          log.line(watch->complete() ? "watching " + std::to_string(watch->folders()) + " transcript folders"
+                                     : "cannot watch every transcript folder (fs.inotify.max_user_watches): "
+                                       "reports walk the transcripts themselves");
+        }
+        change_pending = watch && watch->drain();
+        if (change_pending) change_seen_ms = context.clock.now_ms();
+        if (watch && watch->complete() && !change_pending) {
+          write_fresh_mark(context.db_path, roots);
+        } else {
+          clear_fresh_mark(context.db_path);
+        }
         // Whoever ingests spend recomputes the guard row's spend and budgets in a transaction of its own.
         refresh_guard_after_ingest(context.db_path, context.paths.user_config, now);
       }
@@ -182,8 +210,21 @@ int run_daemon(const DaemonContext& context) {
       if (message != last_report) log.line(message);
       last_report = message;
     }
-    sleep_ms(settings.tick_ms);
+    // Sleep until the next tick, or until a transcript changes.
+    int wait_ms = settings.tick_ms;
+    if (change_pending) wait_ms = static_cast<int>(std::clamp<EpochMs>(k_settle_ms - (context.clock.now_ms() - change_seen_ms), 0, wait_ms));
+    if (watch && watch->fd() >= 0) {
+      pollfd ready{watch->fd(), POLLIN, 0};
+      if (::poll(&ready, 1, wait_ms) > 0 && watch->drain()) {
+        if (!change_pending) change_seen_ms = context.clock.now_ms();
+        change_pending = true;
+        clear_fresh_mark(context.db_path); // at once: a report from now on walks until the change is read
+      }
+    } else {
+      sleep_ms(wait_ms);
+    }
   }
+  clear_fresh_mark(context.db_path);
   if (reason.empty()) reason = "asked to stop";
   log.line("exiting: " + reason);
   // Remove the pid file only when it is still ours.

@@ -6,6 +6,7 @@
 #include "ingest.hpp"
 #include "hand_off.hpp"
 #include "paths.hpp"
+#include "transcript_watch.hpp"
 #include "transcript.hpp"
 
 #include <algorithm>
@@ -70,6 +71,12 @@ void ingest_before_report(CliContext& ctx, const char* who) {
   const EpochMs now = ctx.clock.now_ms();
   std::error_code ec;
   const bool first = !std::filesystem::exists(db_path, ec);
+  std::vector<std::string> warnings;
+  const auto roots = transcript_roots(ctx.env, ctx.paths.home, &warnings);
+  for (const std::string& warning : warnings) ctx.err << who << ": warning: " << warning << "\n";
+  if (roots.empty()) return;
+  // The watchdog watches the folders and has ingested every change it saw: the store is current.
+  if (!first && watchdog_vouches_for(db_path, roots)) return;
   EpochMs last = 0;
   if (!first) {
     UsageStore store = UsageStore::open(db_path, UsageStore::Use::report);
@@ -87,10 +94,6 @@ void ingest_before_report(CliContext& ctx, const char* who) {
             << " (tw ingest waits for it)\n";
     return;
   }
-  std::vector<std::string> warnings;
-  const auto roots = transcript_roots(ctx.env, ctx.paths.home, &warnings);
-  for (const std::string& warning : warnings) ctx.err << who << ": warning: " << warning << "\n";
-  if (roots.empty()) return;
   UsageStore store = UsageStore::open(db_path);
   IngestOptions ingest;
   ingest.stages = store.stage_history();

@@ -5,6 +5,7 @@
 #include "daemon_launch.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sys/file.h>
 
 using namespace quota_test;
 
@@ -106,4 +107,52 @@ TEST_CASE("the watchdog exits after idle_exit without sessions, tw daemon stop",
     CHECK(status.out.rfind("not running", 0) == 0);
     CHECK(status.code == 3); // scripts can test it
   }
+}
+
+TEST_CASE("the watchdog watches the transcript folders: a report trusts it without walking, a change is read at once",
+          "[quota][daemon][report_ingest]") {
+  Sandbox box;
+  box.vars["TOKENWARDEN_TEST_INTERVALS"] = "check=600,ingest=600,idle=60,tick_ms=100";
+  box.vars["TOKENWARDEN_CREDENTIALS"] = (box.dir.path / "none.json").string();
+  const fs::path config = box.dir.path / "claude";
+  const fs::path file = config / "projects" / "-proj" / "s1.jsonl";
+  fs::create_directories(file.parent_path());
+  box.vars["CLAUDE_CONFIG_DIR"] = config.string();
+  spit(box.home / ".config/tokenwarden/config.json", R"({"report_ingest_within": 0})");
+  auto append = [&](const std::string& id, int output) {
+    std::ofstream(file, std::ios::app)
+        << R"({"type":"assistant","timestamp":"2026-03-01T10:00:00.000Z","sessionId":"s1","requestId":"r)" << id
+        << R"(","message":{"id":")" << id << R"(","model":"claude-opus-4-6","role":"assistant","usage":{"input_tokens":1,)"
+        << R"("output_tokens":)" << output << R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}})" << "\n";
+  };
+  append("m1", 7);
+  const fs::path mark = box.db.string() + ".ingest.fresh";
+  run_program(bin("tw"), {"daemon", "run"}, box.vars);
+  REQUIRE(wait_for([&] { return fs::exists(mark); }, 5000));
+  CHECK(slurp(box.state / "daemon.log").find("watching 2 transcript folders") != std::string::npos); // projects/, -proj/
+  // Another ingest holds the lock: a report that trusts the watchdog never waits for it.
+  const int lock = ::open((box.db.string() + ".ingest.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  REQUIRE(::flock(lock, LOCK_EX) == 0);
+  auto report = [&] { return run_program(bin("tw"), {"report", "daily", "--json"}, box.vars); };
+  Run run = report();
+  CHECK(run.out.find("\"outputTokens\": 7") != std::string::npos);
+  CHECK(run.err.find("another ingest") == std::string::npos);
+  ::flock(lock, LOCK_UN);
+  // A line appended: the mark goes at once, the watchdog reads it and puts the mark back.
+  append("m2", 5);
+  REQUIRE(::flock(lock, LOCK_EX) == 0); // the watchdog's own ingest waits for it too
+  CHECK(wait_for([&] { return !fs::exists(mark); }, 2000));
+  ::flock(lock, LOCK_UN);
+  REQUIRE(wait_for([&] { return count_of(slurp(box.state / "daemon.log"), "ingested 1 new usage records") == 2 && fs::exists(mark); }, 5000));
+  REQUIRE(::flock(lock, LOCK_EX) == 0);
+  run = report();
+  CHECK(run.out.find("\"outputTokens\": 12") != std::string::npos);
+  CHECK(run.err.find("another ingest") == std::string::npos);
+  // Without the watchdog the mark vouches for nothing: the report walks (and finds the lock held).
+  run_program(bin("tw"), {"daemon", "stop"}, box.vars);
+  CHECK_FALSE(fs::exists(mark));
+  spit(mark, config.string() + "/projects\n"); // even a mark left behind
+  run = report();
+  CHECK(run.err.find("another ingest is still running") != std::string::npos);
+  ::close(lock);
 }
