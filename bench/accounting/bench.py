@@ -87,6 +87,34 @@ def main():
         rows.append((f"warm: tw report {kind} (its ingest included)", timed(tw_report(kind), env, a.runs), f"ccusage {kind}", cc_kind))
         rows.append((f"warm: tw report {kind} --no-ingest", timed(tw_report_only(kind), env, a.runs), f"ccusage {kind}", cc_kind))
     rows.append(("warm: tw ingest (nothing new)", timed([a.tw, "ingest", "--quiet"], env, a.runs), "ccusage daily", cc_daily))
+    # The watchdog running (as it does while Claude Code sessions are active): it watches the folders, ingests
+    # each change, and vouches for the store, so a report walks nothing.
+    wenv = dict(env, TOKENWARDEN_CREDENTIALS=os.path.join(work, "none.json"))
+    wenv.pop("TOKENWARDEN_NO_DAEMON")
+    mark = db + ".ingest.fresh"
+    subprocess.run([a.tw, "daemon", "run"], env=wenv, check=True, stdout=subprocess.DEVNULL)
+    def wait_for_mark():
+        for _ in range(600):
+            if os.path.exists(mark):
+                return
+            time.sleep(0.05)
+        raise SystemExit("the watchdog left no fresh mark")
+    wait_for_mark()
+    for kind in ("daily", "session", "blocks"):
+        rows.append((f"watchdog on: tw report {kind} (nothing to walk)", timed(tw_report(kind), wenv, a.runs), f"ccusage {kind}",
+                     timed(cc(kind), env, a.runs)))
+    lag = []
+    for i in range(a.runs):
+        subprocess.run([sys.executable, os.path.join(PARITY, "gen_transcripts.py"), a.tree, "--append-mb", "1",
+                        "--seed", str(200 + i)], check=True, stderr=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        time.sleep(0.01)
+        while os.path.exists(mark) is False or time.perf_counter() - t0 < 0.05:
+            time.sleep(0.005)
+        lag.append(time.perf_counter() - t0)
+    rows.append(("watchdog on: +1 MB appended, until the watchdog has read it", statistics.median(lag), "ccusage daily",
+                 timed(cc("daily"), env, a.runs)))
+    subprocess.run([a.tw, "daemon", "stop"], env=wenv, check=True, stdout=subprocess.DEVNULL)
     # Append 1 MB, then ingest + report (each run appends a fresh MB).
     appended = []
     for i in range(a.runs):
