@@ -31,36 +31,6 @@ std::string read_all(std::istream& in) {
   return data;
 }
 
-std::string read_stdin_fd() {
-  std::string data;
-  std::size_t capacity = 65536;
-  data.resize(capacity);
-  std::size_t used = 0;
-  bool too_large = false;
-  for (;;) {
-    if (used == capacity) {
-      if (capacity >= k_max_payload_bytes) {
-        too_large = true;
-        used = 0; // keep draining stdin so the writer never blocks, but drop the data
-      } else {
-        capacity *= 2;
-        data.resize(capacity);
-      }
-    }
-    const ssize_t got = ::read(0, data.data() + used, capacity - used);
-    if (got > 0) {
-      used += static_cast<std::size_t>(got);
-    } else if (got == 0) {
-      break;
-    } else if (errno != EINTR) {
-      throw Error(ErrorKind::io, std::string("reading stdin failed: ") + std::strerror(errno));
-    }
-  }
-  if (too_large) throw Error(ErrorKind::bad_input, "payload larger than 64 MiB");
-  data.resize(used);
-  return data;
-}
-
 namespace {
 
 // Where the scanner's bytes come from: a document in memory, or a file descriptor read in chunks. Read in

@@ -17,9 +17,6 @@ inline constexpr std::size_t k_max_payload_bytes = 64u * 1024u * 1024u;
 // Reads a stream to the end. Throws Error(io) on a read error, Error(bad_input) when too large.
 std::string read_all(std::istream& in);
 
-// Reads file descriptor 0 to the end with read(2): the hook fast path.
-std::string read_stdin_fd();
-
 // The top-level string fields every hook may need, taken without building a tree of the payload.
 struct HookHeader {
   std::string session_id;

@@ -860,14 +860,6 @@ bool UsageStore::empty() {
   }
 }
 
-std::int64_t UsageStore::record_count() {
-  try {
-    return m_impl->db.execAndGet("SELECT COUNT(*) FROM usage_records").getInt64();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading usage");
-  }
-}
-
 std::vector<std::string> UsageStore::session_ids(const std::string& prefix, std::size_t limit) {
   try {
     SQLite::Statement statement(m_impl->db, "SELECT DISTINCT session_id FROM usage_records WHERE session_id != '' "

@@ -180,7 +180,6 @@ public:
 
   // Calls back once per stored record matching the filter, in time order.
   void for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit);
-  std::int64_t record_count();
   // The distinct session ids of the stored records that start with `prefix`, at most `limit` of them.
   std::vector<std::string> session_ids(const std::string& prefix, std::size_t limit);
 
