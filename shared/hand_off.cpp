@@ -46,7 +46,7 @@ bool write_all(int fd, const std::string& text) {
 
 } // namespace
 
-bool queue_for_ingest(const fs::path& db_path, const std::vector<std::string>& paths) {
+bool queue_for_ingest(const fs::path& db_path, const std::vector<std::string>& paths, int wait_ms) {
   std::string text;
   for (const auto& p : paths) {
     if (p.empty() || p.find('\n') != std::string::npos) continue; // one path per line
@@ -57,7 +57,7 @@ bool queue_for_ingest(const fs::path& db_path, const std::vector<std::string>& p
   const int fd = ::open(queue_path(db_path).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) return false;
   struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lock_within(fd, 100);
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lock_within(fd, wait_ms);
   if (ok) ok = write_all(fd, text);
   ::close(fd); // releases the lock
   return ok;
@@ -81,17 +81,24 @@ bool hand_off_ingest(const Env& env, const fs::path& db_path, const std::vector<
   if (existing.empty()) return false;
   const fs::path tw = sibling_executable("tw");
   if (tw.empty()) return false;
-  if (!queue_for_ingest(db_path, existing)) {
-    // The queue could not be written: the paths go on the command line, as before there was a queue.
-    std::vector<std::string> argv = {tw.string(), "ingest", "--quiet"};
-    argv.insert(argv.end(), existing.begin(), existing.end());
-    return spawn_detached(argv);
+  if (queue_for_ingest(db_path, existing, 200)) {
+    // Queued before looking: an ingest waiting now takes the ingest lock, and then the queue, after this. Else
+    // this hook takes the waiting slot and hands it to the ingest it starts, so that only one ever waits.
+    IngestWaitSlot slot(db_path);
+    if (!slot.taken()) return false;
+    return spawn_detached({tw.string(), "ingest", "--quiet", "--hand-off", "--slot-fd", "3"}, slot.fd());
   }
-  // Queued before looking: an ingest waiting now takes the ingest lock, and then the queue, after this. Else
-  // this hook takes the waiting slot and hands it to the ingest it starts, so that only one ever waits.
+  // The queue is contended (a storm on a starved machine): the paths go on the command line of the ingest
+  // this hook starts with the slot, which queues them itself or reads them too. Without the slot, an ingest
+  // waits already and reads the queue: wait for the queue a while longer rather than start a third.
   IngestWaitSlot slot(db_path);
-  if (!slot.taken()) return false;
-  return spawn_detached({tw.string(), "ingest", "--quiet", "--hand-off", "--slot-fd", "3"}, slot.fd());
+  if (slot.taken()) {
+    std::vector<std::string> argv = {tw.string(), "ingest", "--quiet", "--hand-off", "--slot-fd", "3"};
+    argv.insert(argv.end(), existing.begin(), existing.end());
+    return spawn_detached(argv, slot.fd());
+  }
+  (void)queue_for_ingest(db_path, existing, 2000); // else the watchdog's walk reads them
+  return false;
 }
 
 IngestWaitSlot::IngestWaitSlot(const fs::path& db_path) {

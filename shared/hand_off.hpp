@@ -13,8 +13,8 @@ namespace tw {
 class Env;
 
 // Adds paths to the queue of `db_path` (<db>.ingest.queue, 0600). Bounded: gives up (false) when the queue
-// cannot be locked within ~100 ms or written. Never throws.
-bool queue_for_ingest(const std::filesystem::path& db_path, const std::vector<std::string>& paths);
+// cannot be locked within ~wait_ms or written. Never throws.
+bool queue_for_ingest(const std::filesystem::path& db_path, const std::vector<std::string>& paths, int wait_ms);
 
 // True when an ingest is waiting for the ingest lock (it holds <db>.ingest.waiting): whatever is queued now
 // is read by it. Never throws.

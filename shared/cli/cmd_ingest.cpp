@@ -142,17 +142,22 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
       }
       const auto db_path = ctx.db_path();
       if (db_path.has_parent_path()) ensure_private_dir(db_path.parent_path());
-      if (!inputs.empty() && !queue_for_ingest(db_path, options->paths)) {
-        throw Error(ErrorKind::io, "cannot queue the paths in " + db_path.string() + ".ingest.queue");
-      }
       std::optional<IngestWaitSlot> slot;
       if (options->slot_fd >= 0) slot.emplace(db_path, options->slot_fd);
       if (!slot || !slot->taken()) slot.emplace(db_path);
+      // The paths given are queued; when the queue stays contended, this process reads them itself (holding
+      // the slot) or, without the slot, leaves them to the one waiting only once they are in the queue.
+      std::vector<std::filesystem::path> own;
+      if (!inputs.empty() && !queue_for_ingest(db_path, options->paths, 5000)) {
+        if (!slot->taken()) throw Error(ErrorKind::io, "cannot queue the paths in " + db_path.string() + ".ingest.queue");
+        own = inputs;
+      }
       if (!slot->taken()) return; // the one waiting reads the queue once it runs
       held.emplace(db_path);
       held->keep_until_exit();
       slot->release();
       inputs = take_ingest_queue(db_path);
+      inputs.insert(inputs.end(), own.begin(), own.end());
       if (inputs.empty()) return;
     }
     if (inputs.empty()) {
