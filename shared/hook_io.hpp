@@ -1,6 +1,8 @@
 // What a hook reads: stdin in full, then either a fast top-level field scan or a full JSON parse.
 #pragma once
 
+#include "utf8.hpp"
+
 #include <cstddef>
 #include <functional>
 #include <istream>
@@ -60,7 +62,5 @@ HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes = 65536
 // Hooks (not the statusline) need session_id and hook_event_name. Throws Error(bad_input) otherwise.
 void require_hook_fields(const HookHeader& header);
 
-// True when text is valid UTF-8.
-bool is_valid_utf8(std::string_view text);
 
 } // namespace tw

@@ -775,19 +775,28 @@ void UsageStore::save_file_state(const FileState& f) {
   }
 }
 
+namespace {
+
+// Drops a file's records (those matching `and_where` too) and its state; their quarter hours are re-summed.
+void drop_file_records(SQLite::Database& db, const std::string& path, const std::string& and_where) {
+  SQLite::Statement dirty(db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) SELECT DISTINCT ts_ms / 900000 "
+                              "FROM usage_records WHERE file_path = ?" + and_where);
+  dirty.bind(1, path);
+  dirty.exec();
+  SQLite::Statement records(db, "DELETE FROM usage_records WHERE file_path = ?" + and_where);
+  records.bind(1, path);
+  records.exec();
+  SQLite::Statement state(db, "DELETE FROM usage_files WHERE path = ?");
+  state.bind(1, path);
+  state.exec();
+}
+
+} // namespace
+
 void UsageStore::forget_file(const std::string& path) {
   m_impl->added_sums.reset(); // not worth following: everything is re-summed from the records
   try {
-    SQLite::Statement dirty(m_impl->db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) "
-                                        "SELECT DISTINCT ts_ms / 900000 FROM usage_records WHERE file_path = ?");
-    dirty.bind(1, path);
-    dirty.exec();
-    SQLite::Statement records(m_impl->db, "DELETE FROM usage_records WHERE file_path = ?");
-    records.bind(1, path);
-    records.exec();
-    SQLite::Statement state(m_impl->db, "DELETE FROM usage_files WHERE path = ?");
-    state.bind(1, path);
-    state.exec();
+    drop_file_records(m_impl->db, path, "");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "forgetting " + path);
   }
@@ -798,17 +807,7 @@ void UsageStore::restart_file(const std::string& path) {
   try {
     // Records with a message id stay (the ledger keeps what was spent; reading the file again finds them as
     // duplicates); the others cannot be matched again, so they go and are read again if still there.
-    SQLite::Statement dirty(m_impl->db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) "
-                                        "SELECT DISTINCT ts_ms / 900000 FROM usage_records WHERE file_path = ? "
-                                        "AND message_id = ''");
-    dirty.bind(1, path);
-    dirty.exec();
-    SQLite::Statement records(m_impl->db, "DELETE FROM usage_records WHERE file_path = ? AND message_id = ''");
-    records.bind(1, path);
-    records.exec();
-    SQLite::Statement state(m_impl->db, "DELETE FROM usage_files WHERE path = ?");
-    state.bind(1, path);
-    state.exec();
+    drop_file_records(m_impl->db, path, " AND message_id = ''");
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading " + path + " again");
   }
