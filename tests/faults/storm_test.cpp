@@ -11,6 +11,7 @@
 #include <fstream>
 #include <algorithm>
 #include <mutex>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -51,9 +52,11 @@ struct Watcher {
   void run() {
     const long page_kb = ::sysconf(_SC_PAGESIZE) / 1024;
     while (!stop) {
-      int ingests = 0;
+      // pid -> parent pid of each `tw ingest`; a task whose parent is one of them is not another ingest (under
+      // ASan, LeakSanitizer's exit check clones a tracer that shares the process's memory, so its command line).
+      std::map<int, int> ingest_parents;
+      std::map<int, std::string> shown_of;
       long long rss = 0;
-      std::string seen;
       DIR* proc = ::opendir("/proc");
       while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
         const int pid = std::atoi(entry->d_name);
@@ -66,11 +69,16 @@ struct Watcher {
         const bool ingest = argv0.size() >= 3 && argv0.compare(argv0.size() - 3, 3, "/tw") == 0 &&
                             cmdline.find(std::string("\0ingest\0", 8)) != std::string::npos;
         if (ingest) {
-          ++ingests;
-          ingest_pids.insert(pid);
+          const std::string stat = read_proc(base + "/stat");
+          const auto close = stat.rfind(')');
+          int parent = 0;
+          std::istringstream fields(close != std::string::npos ? stat.substr(close + 2) : std::string());
+          std::string state;
+          fields >> state >> parent;
+          ingest_parents[pid] = parent;
           std::string shown = cmdline;
           std::replace(shown.begin(), shown.end(), '\0', ' ');
-          seen += std::to_string(pid) + ": " + shown.substr(shown.find(" ingest")) + "\n";
+          shown_of[pid] = shown.substr(shown.find(" ingest"));
         }
         std::istringstream statm(read_proc(base + "/statm"));
         long long size = 0;
@@ -79,6 +87,14 @@ struct Watcher {
         rss += resident * page_kb;
       }
       if (proc) ::closedir(proc);
+      int ingests = 0;
+      std::string seen;
+      for (const auto& [pid, parent] : ingest_parents) {
+        if (ingest_parents.count(parent) != 0) continue;
+        ++ingests;
+        ingest_pids.insert(pid);
+        seen += std::to_string(pid) + " (parent " + std::to_string(parent) + "):" + shown_of[pid] + "\n";
+      }
       if (ingests > 2 && crowd.empty()) crowd = seen;
       most_ingests = std::max(most_ingests, ingests);
       peak_rss_kb = std::max(peak_rss_kb, rss);
