@@ -52,28 +52,9 @@ Decision test_decision(const Env& env, const HookHeader& header, Decision decisi
 }
 #endif
 
-std::string run_dispatch(Hook hook, HookCall& call, std::string_view payload) {
-  Decision decision;
-  switch (hook) {
-  case Hook::stop: decision = handle_stop(call, payload); break;
-  case Hook::statusline: return handle_statusline(call, payload) + "\n";
-  case Hook::pre_spawn:
-    call.parse_payload(payload, PayloadParts::recorded);
-    decision = handle_pre_spawn(call);
-    break;
-  case Hook::post_task:
-    call.parse_payload(payload, PayloadParts::recorded);
-    decision = handle_post_task(call);
-    break;
-  case Hook::command_start:
-    call.parse_payload(payload, PayloadParts::recorded);
-    decision = handle_command_start(call);
-    break;
-  case Hook::command_end:
-    call.parse_payload(payload, PayloadParts::recorded);
-    decision = handle_command_end(call);
-    break;
-  }
+std::string run_dispatch(const HookEntry& entry, HookCall& call, std::string_view payload) {
+  if (entry.line) return entry.line(call, payload) + "\n";
+  Decision decision = entry.decide(call, payload);
 #ifdef TW_TEST_HOOKS
   decision = test_decision(call.env, call.header, std::move(decision));
 #endif
@@ -100,7 +81,8 @@ void log_failure(Hook hook, const Env& env, const Clock& clock, HookCall* call, 
 // The one catch site of a hook run. read(session_id) yields the scanned header and the payload text; its
 // errors (bad input, a read failure) are caught and logged like every other, naming the session when read()
 // set it before failing.
-template <typename Read> HookOutcome run_guarded(Hook hook, const Env& env, const Clock& clock, Read&& read) {
+template <typename Read> HookOutcome run_guarded(const HookEntry& entry, const Env& env, const Clock& clock, Read&& read) {
+  const Hook hook = entry.hook;
   HookOutcome outcome;
   std::optional<HookCall> call;
   std::string session_id;
@@ -109,7 +91,7 @@ template <typename Read> HookOutcome run_guarded(Hook hook, const Env& env, cons
     session_id = header.session_id;
     if (hook != Hook::statusline) require_hook_fields(header);
     call.emplace(hook, env, clock, std::move(header));
-    outcome.out = run_dispatch(hook, *call, payload);
+    outcome.out = run_dispatch(entry, *call, payload);
     if (call->deferred_error) {
       log_failure(hook, env, clock, &*call, session_id, call->deferred_error->first, call->deferred_error->second);
     }
@@ -128,8 +110,8 @@ template <typename Read> HookOutcome run_guarded(Hook hook, const Env& env, cons
 
 } // namespace
 
-HookOutcome run_hook_on(Hook hook, std::string_view payload, const Env& env, const Clock& clock) {
-  return run_guarded(hook, env, clock, [&](std::string& session_id) {
+HookOutcome run_hook_on(const HookEntry& entry, std::string_view payload, const Env& env, const Clock& clock) {
+  return run_guarded(entry, env, clock, [&](std::string& session_id) {
     HookHeader partial;
     try {
       return std::pair<HookHeader, std::string_view>(scan_header(payload, &partial), payload);
@@ -140,7 +122,8 @@ HookOutcome run_hook_on(Hook hook, std::string_view payload, const Env& env, con
   });
 }
 
-int run_hook(Hook hook, int argc, char** argv) {
+int run_hook(const HookEntry& entry, int argc, char** argv) {
+  const Hook hook = entry.hook;
   std::signal(SIGPIPE, SIG_IGN); // a closed stdout must not turn into a non-zero exit
   if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "--help") == 0)) {
     std::printf("%.*s %s: tokenwarden hook for Claude Code; reads one hook JSON document on stdin\n",
@@ -152,7 +135,7 @@ int run_hook(Hook hook, int argc, char** argv) {
   // Streamed: the header is scanned as stdin arrives, and tw-stop keeps no bytes of a PreToolUse document
   // (Write and Edit payloads carry whole files). Read and scan errors are logged by run_guarded.
   HookInput input;
-  const HookOutcome outcome = run_guarded(hook, env, clock, [&](std::string& session_id) {
+  const HookOutcome outcome = run_guarded(entry, env, clock, [&](std::string& session_id) {
     HookHeader partial;
     try {
       input = read_hook_input(0, hook == Hook::stop ? KeepText::unless_pre_tool_use : KeepText::always, 65536, &partial);

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <span>
 #include <sqlite3.h>
 #include <thread>
 #include <unistd.h>
@@ -24,73 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The core module's schema steps, in order. Never edit a landed step: append a new one.
-const char* const k_core_steps[] = {
-    R"sql(
-CREATE TABLE sessions (
-  session_id TEXT PRIMARY KEY,
-  project_dir TEXT NOT NULL DEFAULT '',
-  cwd TEXT,
-  transcript_path TEXT,
-  source TEXT,
-  model TEXT,
-  started_ms INTEGER,
-  ended_ms INTEGER,
-  end_reason TEXT,
-  last_event_ms INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX sessions_last_event ON sessions(last_event_ms);
-CREATE TABLE events (
-  id INTEGER PRIMARY KEY,
-  session_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  natural_key TEXT NOT NULL,
-  ts_ms INTEGER NOT NULL,
-  project_dir TEXT NOT NULL DEFAULT '',
-  hook TEXT NOT NULL DEFAULT '',
-  prompt_id TEXT,
-  agent_id TEXT,
-  tool_use_id TEXT,
-  name TEXT,
-  status TEXT,
-  model TEXT,
-  duration_ms INTEGER,
-  detail TEXT,
-  UNIQUE (session_id, event_type, natural_key)
-);
-CREATE INDEX events_ts ON events(ts_ms);
-CREATE INDEX events_hook ON events(hook, ts_ms);
-CREATE TABLE agents (
-  session_id TEXT NOT NULL,
-  agent_id TEXT NOT NULL,
-  project_dir TEXT NOT NULL DEFAULT '',
-  agent_type TEXT,
-  parent_agent_id TEXT,
-  spawn_tool_use_id TEXT,
-  prompt_id TEXT,
-  transcript_path TEXT,
-  description TEXT,
-  model TEXT,
-  started_ms INTEGER,
-  stopped_ms INTEGER,
-  status TEXT,
-  PRIMARY KEY (session_id, agent_id)
-);
-CREATE INDEX agents_spawn ON agents(session_id, spawn_tool_use_id);
-CREATE TABLE statusline (
-  session_id TEXT PRIMARY KEY,
-  project_dir TEXT NOT NULL DEFAULT '',
-  ts_ms INTEGER NOT NULL,
-  model_id TEXT NOT NULL DEFAULT '',
-  model_name TEXT NOT NULL DEFAULT '',
-  cost_usd REAL,
-  context_used_pct REAL,
-  context_tokens INTEGER,
-  context_window_size INTEGER,
-  rate_limits TEXT
-);
-)sql",
-};
 
 } // namespace
 
@@ -149,22 +83,10 @@ void create_private_file(const fs::path& path) {
 } // namespace
 
 
-namespace {
-
-// Every module's migration list. A module that owns tables (usage, quota, ...) declares its steps in
-// store_impl.hpp, defines them in its own store_*.cpp, and adds one line here. Each module keeps its own
-// version, so modules never renumber each other's steps.
-const MigrationSet k_migration_sets[] = {
-    {"core", k_core_steps, std::size(k_core_steps)},
-    {"quota", k_quota_steps, std::size(k_quota_steps)},
-    {"usage", k_usage_steps, std::size(k_usage_steps)},
-};
-
-} // namespace
 
 int expected_schema_version() {
   int total = 0;
-  for (const auto& set : k_migration_sets) total += static_cast<int>(set.count);
+  for (const MigrationSet& set : std::span(k_migration_sets, k_migration_set_count)) total += static_cast<int>(set.count);
   return total;
 }
 
@@ -189,7 +111,7 @@ void Store::Impl::migrate() {
   SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
   if (user_version() == expected) return; // another process migrated while we waited
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT PRIMARY KEY, version INTEGER NOT NULL)");
-  for (const auto& set : k_migration_sets) {
+  for (const MigrationSet& set : std::span(k_migration_sets, k_migration_set_count)) {
     SQLite::Statement read(db, "SELECT version FROM schema_migrations WHERE module = ?");
     read.bind(1, set.module);
     std::size_t version = read.executeStep() ? static_cast<std::size_t>(read.getColumn(0).getInt64()) : 0;

@@ -27,18 +27,18 @@ struct Store::Impl {
   void migrate();
 };
 
-// One module's ordered schema steps (SQL scripts). See k_migration_sets in store.cpp.
+// One module's ordered schema steps (SQL scripts). See k_migration_sets in schema.cpp.
 struct MigrationSet {
   const char* module;
   const char* const* steps;
   std::size_t count;
 };
 
-// The usage module's steps (store_usage.cpp).
+// Every module's steps, in the order the store applies them (schema.cpp: data only, linked by every binary).
 extern const char* const k_usage_steps[7];
-
-// The quota module's steps (store_quota.cpp).
 extern const char* const k_quota_steps[4];
+extern const MigrationSet k_migration_sets[];
+extern const std::size_t k_migration_set_count;
 
 // How store*.cpp modules reach the connection of an open Store (one connection per process for hooks).
 struct StoreAccess {

@@ -1,4 +1,4 @@
 // tw-command-end: Claude Code hook entry point; all behaviour lives in the core (shared/run.cpp).
 #include "run.hpp"
 
-int main(int argc, char** argv) { return tw::run_hook(tw::Hook::command_end, argc, argv); }
+int main(int argc, char** argv) { return tw::run_hook(tw::k_command_end_entry, argc, argv); }

@@ -55,4 +55,11 @@ Decision handle_command_end(HookCall& call) {
   return {};
 }
 
+const HookEntry k_command_end_entry{Hook::command_end,
+                            [](HookCall& call, std::string_view payload) {
+                              call.parse_payload(payload, PayloadParts::recorded);
+                              return handle_command_end(call);
+                            },
+                            nullptr};
+
 } // namespace tw

@@ -141,4 +141,11 @@ Decision handle_command_start(HookCall& call) {
   return {};
 }
 
+const HookEntry k_command_start_entry{Hook::command_start,
+                            [](HookCall& call, std::string_view payload) {
+                              call.parse_payload(payload, PayloadParts::recorded);
+                              return handle_command_start(call);
+                            },
+                            nullptr};
+
 } // namespace tw

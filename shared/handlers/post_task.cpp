@@ -177,4 +177,11 @@ Decision handle_post_task(HookCall& call) {
   return {};
 }
 
+const HookEntry k_post_task_entry{Hook::post_task,
+                            [](HookCall& call, std::string_view payload) {
+                              call.parse_payload(payload, PayloadParts::recorded);
+                              return handle_post_task(call);
+                            },
+                            nullptr};
+
 } // namespace tw

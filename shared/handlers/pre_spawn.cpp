@@ -54,4 +54,11 @@ Decision handle_pre_spawn(HookCall& call) {
   return decision;
 }
 
+const HookEntry k_pre_spawn_entry{Hook::pre_spawn,
+                            [](HookCall& call, std::string_view payload) {
+                              call.parse_payload(payload, PayloadParts::recorded);
+                              return handle_pre_spawn(call);
+                            },
+                            nullptr};
+
 } // namespace tw

@@ -299,4 +299,6 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
 
 } // namespace
 
+const HookEntry k_statusline_entry{Hook::statusline, nullptr, handle_statusline};
+
 } // namespace tw

@@ -29,4 +29,6 @@ Decision handle_stop(HookCall& call, std::string_view document) {
   return {};
 }
 
+const HookEntry k_stop_entry{Hook::stop, handle_stop, nullptr};
+
 } // namespace tw

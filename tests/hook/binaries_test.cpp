@@ -332,3 +332,39 @@ TEST_CASE("binaries: hooks link neither libcurl, fmt, simdjson nor a shared SQLi
     }
   }
 }
+
+// What a hook binary carries is what its handler reaches, nothing of tw's accounting (the ingest, the transcript
+// reader, the reports, the accounting store and its price table): nm on the build tree's unstripped binaries. The
+// positive control: the same symbols are in tw, so a renamed class cannot make this pass by matching nothing.
+TEST_CASE("binaries: hooks contain no accounting, report or ingest code, and only their own handler", "[binary][link]") {
+  const std::vector<std::string> accounting = {"tw::UsageStore::", "tw::IngestLookups", "tw::WalCheckpointer",
+                                               "tw::PriceTable::",  "tw::Report::",      "tw::TranscriptScan",
+                                               "tw::IngestLock",    "simdjson::"};
+  auto defined_symbols = [](const fs::path& binary) {
+    const ProcessResult nm = run_process({"/usr/bin/nm", "-C", "--defined-only", binary.string()}, {{"PATH", "/usr/bin:/bin"}}, "");
+    REQUIRE(nm.exit_code == 0);
+    REQUIRE(nm.out.size() > 1000); // not stripped
+    return nm.out;
+  };
+  const std::string tw_symbols = defined_symbols(fs::path(TW_BIN_DIR) / "tw");
+  for (const std::string& name : accounting) {
+    INFO("tw defines " << name);
+    CHECK(tw_symbols.find(name) != std::string::npos);
+  }
+  const std::pair<Hook, const char*> handlers[] = {
+      {Hook::pre_spawn, "tw::handle_pre_spawn"},       {Hook::post_task, "tw::handle_post_task"},
+      {Hook::command_start, "tw::handle_command_start"}, {Hook::command_end, "tw::handle_command_end"},
+      {Hook::stop, "tw::handle_stop"},                 {Hook::statusline, "tw::handle_statusline"}};
+  for (const Hook hook : k_all_hooks) {
+    const std::string symbols = defined_symbols(hook_binary(hook));
+    INFO(hook_binary_name(hook));
+    for (const std::string& name : accounting) {
+      INFO("must not define " << name);
+      CHECK(symbols.find(name) == std::string::npos);
+    }
+    for (const auto& [other, handler] : handlers) {
+      INFO(handler);
+      CHECK((symbols.find(handler) != std::string::npos) == (other == hook));
+    }
+  }
+}
