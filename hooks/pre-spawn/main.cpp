@@ -1,4 +1,4 @@
-// tw-pre-spawn: Claude Code hook entry point; all behaviour lives in the core (shared/run.cpp).
-#include "run.hpp"
+// tw-pre-spawn: Claude Code hook entry point; all behaviour lives in the core (shared/hook/).
+#include "hook/run.hpp"
 
 int main(int argc, char** argv) { return tw::run_hook(tw::k_pre_spawn_entry, argc, argv); }

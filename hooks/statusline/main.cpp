@@ -1,4 +1,4 @@
-// tw-statusline: Claude Code hook entry point; all behaviour lives in the core (shared/run.cpp).
-#include "run.hpp"
+// tw-statusline: Claude Code hook entry point; all behaviour lives in the core (shared/hook/).
+#include "hook/run.hpp"
 
 int main(int argc, char** argv) { return tw::run_hook(tw::k_statusline_entry, argc, argv); }

@@ -1,6 +1,6 @@
 // Fault suite (issue 16): a hook's wait for a locked database stays under its own timeout in hooks.json, and
 // what it could not write is logged (a SessionEnd waited 8 s under a 5 s timeout: killed, nothing logged).
-#include "handlers/hook_call.hpp"
+#include "hook/hook_call.hpp"
 #include "hook/support.hpp"
 
 #include <SQLiteCpp/Database.h>

@@ -3,9 +3,9 @@
 // event, and decision_from_json. Only tw::Error may escape a step; any other exception, a crash, or a
 // broken invariant (the scanner and the full parser disagreeing, output that is not one valid JSON line)
 // aborts.
-#include "decision.hpp"
-#include "error.hpp"
-#include "hook_io.hpp"
+#include "protocol/decision.hpp"
+#include "base/error.hpp"
+#include "protocol/hook_io.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -2,9 +2,9 @@
 // tw-statusline's rate_limits (as Claude Code reports them), spend through transcripts read by `tw ingest`.
 #include "hook/quota_support.hpp"
 
-#include "clock.hpp"
-#include "env.hpp"
-#include "run.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
+#include "hook/run.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>

@@ -2,8 +2,8 @@
 // never silently read as something else. The built tw binary on a throwaway HOME.
 #include "hook/quota_support.hpp"
 
-#include "clock.hpp"
-#include "store_usage.hpp"
+#include "base/clock.hpp"
+#include "accounting/store_usage.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // tw demo: the built tw replays the shipped session through the built hooks and shows a statusline and a tree.
-#include "cli/subprocess.hpp"
+#include "app/subprocess.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

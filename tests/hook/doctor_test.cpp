@@ -1,7 +1,7 @@
 // tw doctor on temp homes and repos: exit 0 when all is well, 1 with the exact fix for each problem.
-#include "cli/cli.hpp"
-#include "clock.hpp"
-#include "env.hpp"
+#include "cli.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -2,9 +2,9 @@
 // holds until its window resets, prompts can be let through at CRITICAL. In-process hooks with a fixed clock.
 #include "hook/quota_support.hpp"
 
-#include "clock.hpp"
-#include "env.hpp"
-#include "run.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
+#include "hook/run.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // installer/install.sh end to end: a copy of the sources, a clean HOME, --prefix in a temp dir. It reuses the
 // test build (TW_BUILD_DIR) instead of a fresh Release build, and the package check passes when all is there.
-#include "settings_merge.hpp"
+#include "settings/settings_merge.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

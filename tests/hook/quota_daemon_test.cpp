@@ -2,7 +2,7 @@
 // the quota from the endpoint, exits when the sessions end; tw daemon status/stop.
 #include "hook/quota_support.hpp"
 
-#include "daemon_launch.hpp"
+#include "process/daemon_launch.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/file.h>

@@ -3,11 +3,11 @@
 // single flight across 20 processes; the token in no file and no output; the URL allow-list.
 #include "hook/quota_support.hpp"
 
-#include "cli/cli.hpp"
-#include "clock.hpp"
-#include "env.hpp"
-#include "store.hpp"
-#include "store_quota.hpp"
+#include "cli.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
+#include "store/store.hpp"
+#include "store/store_quota.hpp"
 
 #include <nlohmann/json.hpp>
 

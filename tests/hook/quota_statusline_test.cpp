@@ -2,11 +2,11 @@
 // the same transaction, shows the last known state with its age, always prints one line.
 #include "hook/quota_support.hpp"
 
-#include "clock.hpp"
-#include "env.hpp"
-#include "run.hpp"
-#include "store.hpp"
-#include "store_quota.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
+#include "hook/run.hpp"
+#include "store/store.hpp"
+#include "store/store_quota.hpp"
 
 #include <nlohmann/json.hpp>
 

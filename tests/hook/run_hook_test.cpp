@@ -1,7 +1,7 @@
 // In-process hook tests: tw::run_hook_on with a temp HOME, a temp database and a fixed clock; each checks
 // stdout, the exit code and the rows in the SQLite file afterwards.
 #include "hook/support.hpp"
-#include "store.hpp"
+#include "store/store.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // tw settings install/uninstall on real files in temp dirs, and the generated commands run through bash.
-#include "cli/cli.hpp"
-#include "clock.hpp"
-#include "config.hpp"
-#include "env.hpp"
-#include "settings_merge.hpp"
+#include "cli.hpp"
+#include "base/clock.hpp"
+#include "config/config.hpp"
+#include "base/env.hpp"
+#include "settings/settings_merge.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

@@ -2,9 +2,9 @@
 // running built binaries on stdin, and reading the SQLite file back.
 #pragma once
 
-#include "clock.hpp"
-#include "env.hpp"
-#include "run.hpp"
+#include "base/clock.hpp"
+#include "base/env.hpp"
+#include "hook/run.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>

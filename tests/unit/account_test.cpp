@@ -1,6 +1,6 @@
 // The account a Claude Code process uses: the scan of .claude.json and the provider switches.
-#include "account.hpp"
-#include "env.hpp"
+#include "quota/account.hpp"
+#include "base/env.hpp"
 #include "hook/support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Unit tests of clock: ISO-8601 formatting and parsing, as Claude Code writes timestamps.
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 #include <catch2/catch.hpp>
 

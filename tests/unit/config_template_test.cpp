@@ -1,5 +1,5 @@
 // settings-templates/tokenwarden.json is generated from the config key table: it must equal `tw config defaults`.
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>

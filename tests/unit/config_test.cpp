@@ -1,9 +1,9 @@
 // Unit tests of config: merging user and project files, user-only keys, problems naming file and key, and
 // the documented defaults.
-#include "config.hpp"
-#include "env.hpp"
+#include "config/config.hpp"
+#include "base/env.hpp"
 #include "hook/support.hpp"
-#include "paths.hpp"
+#include "base/paths.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>

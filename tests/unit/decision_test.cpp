@@ -1,8 +1,8 @@
 // Unit tests of decision: each decision serialized per event and checked field by field against the
 // protocol (claude-code-protocol.md §3.2), the refusals, and reading decisions back from protocol JSON.
-#include "decision.hpp"
-#include "error.hpp"
-#include "hook_io.hpp"
+#include "protocol/decision.hpp"
+#include "base/error.hpp"
+#include "protocol/hook_io.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

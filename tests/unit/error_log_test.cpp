@@ -1,5 +1,5 @@
 // Unit tests of error_log: the line format, file modes, rotation at 1 MB keeping the last 200 lines.
-#include "error_log.hpp"
+#include "process/error_log.hpp"
 #include "hook/support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Unit tests of event_tree: session -> command -> spawn -> agent -> the agent's own spawns, unclaimed agents,
 // task notifications, and the text and JSON renderings.
-#include "event_tree.hpp"
+#include "reports/event_tree.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

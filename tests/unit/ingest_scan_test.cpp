@@ -1,8 +1,8 @@
 // The transcript walk with kept folder listings: path order, what a re-ingest lists and reads, and a listing
 // file that must not be trusted. Real folders, real files, a real store.
 #include "accounting_support.hpp"
-#include "ingest.hpp"
-#include "ingest_scan.hpp"
+#include "accounting/ingest.hpp"
+#include "accounting/ingest_scan.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

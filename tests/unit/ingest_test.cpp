@@ -1,9 +1,9 @@
 // Ingest tests on real files and a real SQLite store: roots, attribution, incremental reads, de-duplication.
 #include "accounting_support.hpp"
-#include "env.hpp"
-#include "ingest.hpp"
-#include "report.hpp"
-#include "store.hpp"
+#include "base/env.hpp"
+#include "accounting/ingest.hpp"
+#include "reports/report.hpp"
+#include "store/store.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,6 +1,6 @@
 // Unit tests of the pricing module: the shipped table, model-id matching, overrides and the cost maths.
-#include "error.hpp"
-#include "pricing.hpp"
+#include "base/error.hpp"
+#include "accounting/pricing.hpp"
 
 #include <catch2/catch.hpp>
 

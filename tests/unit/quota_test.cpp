@@ -1,11 +1,11 @@
 // Quota maths, the endpoint and statusline parsers, the observation document, the URL allow-list,
 // Retry-After and backoff, and the credentials parser (which must never let the token out).
-#include "credentials.hpp"
-#include "error.hpp"
-#include "keychain.hpp"
-#include "quota.hpp"
-#include "quota_json.hpp"
-#include "usage_fetch.hpp"
+#include "watchdog/credentials.hpp"
+#include "base/error.hpp"
+#include "watchdog/keychain.hpp"
+#include "quota/quota.hpp"
+#include "quota/quota_json.hpp"
+#include "watchdog/usage_fetch.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // The statusline's text: segments in order, colours by the shared thresholds, NO_COLOR, display width and the
 // fit to COLUMNS - 2 - padding that drops the least important segments first.
-#include "render.hpp"
+#include "quota/render.hpp"
 
 #include <catch2/catch.hpp>
 

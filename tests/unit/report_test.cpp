@@ -1,8 +1,8 @@
 // Report tests over a real store: ccusage's daily/session/blocks meanings and field names, attributions.
 #include "accounting_support.hpp"
-#include "error.hpp"
-#include "ingest.hpp"
-#include "report.hpp"
+#include "base/error.hpp"
+#include "accounting/ingest.hpp"
+#include "reports/report.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // settings_merge: install/uninstall of our wiring as a pure text transformation.
-#include "error.hpp"
-#include "settings_merge.hpp"
+#include "base/error.hpp"
+#include "settings/settings_merge.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // Unit tests of the prompt helpers in handlers/hook_call: slash-command parsing and UTF-8-safe previews.
-#include "handlers/hook_call.hpp"
-#include "hook_io.hpp"
+#include "hook/hook_call.hpp"
+#include "protocol/hook_io.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // Unit tests of store: creation modes, migrations, idempotent events and each OnConflict policy, upserts,
 // queries, and how hooks and tw close the database.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "hook/support.hpp"
-#include "store.hpp"
-#include "store_usage.hpp"
+#include "store/store.hpp"
+#include "accounting/store_usage.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,6 +1,6 @@
 // Unit tests of transcript line classification and usage-line parsing (ccusage 20's validation rules).
 #include "accounting_support.hpp"
-#include "transcript.hpp"
+#include "accounting/transcript.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,199 @@
+// tw budget [--json] [--no-color] [--session ID]: every budget's bar, spend, limit and reset, and the quota
+// state; tw override --minutes N --reason TEXT | --clear: the emergency override of every gate.
+#include "guard/budgets.hpp"
+#include "app/cli_context.hpp"
+#include "guard/guard.hpp"
+#include "config/quota_settings.hpp"
+#include "quota/render.hpp"
+#include "store/store_quota.hpp"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+// The session that session-window budgets show: the given one, else the latest in this project, else the
+// latest anywhere.
+std::string pick_session(CliContext& ctx, Store& store, const std::string& wanted, const std::string& project_dir) {
+  if (!wanted.empty()) return ctx.resolve_session(wanted);
+  const auto sessions = store.sessions(EventQuery{});
+  const SessionRow* latest = nullptr;
+  const SessionRow* latest_here = nullptr;
+  for (const SessionRow& session : sessions) {
+    if (!latest || session.last_event_ms > latest->last_event_ms) latest = &session;
+    if (session.project_dir == project_dir && (!latest_here || session.last_event_ms > latest_here->last_event_ms)) {
+      latest_here = &session;
+    }
+  }
+  return latest_here ? latest_here->session_id : latest ? latest->session_id : std::string();
+}
+
+std::string level_word(QuotaLevel level) {
+  switch (level) {
+  case QuotaLevel::ok: return "OK";
+  case QuotaLevel::warn: return "WARN";
+  case QuotaLevel::critical: return "CRITICAL";
+  case QuotaLevel::unknown: break;
+  }
+  return "UNKNOWN";
+}
+
+std::string pad(std::string text, std::size_t cells) {
+  const std::size_t width = display_cells(text);
+  if (width < cells) text += std::string(cells - width, ' ');
+  return text;
+}
+
+} // namespace
+
+void add_budget_commands(CLI::App& app, CliContext& ctx) {
+  auto* budget = app.add_subcommand("budget", "Show every budget as a bar: spent, limit, window reset; and the quota");
+  struct Options {
+    bool json = false;
+    bool no_color = false;
+    bool color = false;
+    std::string session;
+  };
+  auto options = std::make_shared<Options>();
+  budget->add_flag("--json", options->json, "Machine-readable output");
+  budget->add_flag("--no-color", options->no_color, "No colours (also NO_COLOR, or when stdout is not a terminal)");
+  budget->add_flag("--color", options->color, "Colours even when stdout is not a terminal");
+  budget->add_option("--session", options->session, "The session that session-window budgets count (default: latest)");
+  budget->callback([&ctx, options] {
+    const Config& config = ctx.config();
+    const QuotaSettings quota = quota_settings(ctx.env, config);
+    const EpochMs now = ctx.clock.now_ms();
+    Store* store = ctx.existing_store();
+    const std::optional<GuardState> guard = store ? QuotaRows(*store).guard() : std::nullopt;
+    std::optional<QuotaWindow> five_hour;
+    if (guard && guard->observation) five_hour = guard->observation->five_hour;
+    std::vector<BudgetStatus> statuses;
+    std::string session;
+    if (store) {
+      session = pick_session(ctx, *store, options->session, ctx.paths.project_dir.string());
+      BudgetBook book(*store, config, now, five_hour);
+      for (const Budget& b : config.budgets) statuses.push_back(book.status(b, session));
+    } else {
+      for (const Budget& b : config.budgets) statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
+    }
+    const QuotaStanding standing = guard ? guard->quota_standing_at(now, quota) : QuotaStanding{};
+    const QuotaLevel quota_level = standing.level;
+    const bool override_active = guard && guard->override_until_ms && *guard->override_until_ms > now;
+
+    if (options->json) {
+      nlohmann::json out = {{"budgets", nlohmann::json::array()}};
+      for (const BudgetStatus& s : statuses) {
+        nlohmann::json item = {{"name", s.budget.name},
+                               {"window", std::string(to_string(s.budget.window))},
+                               {"unit", std::string(to_string(s.budget.unit))},
+                               {"spent", s.spent},
+                               {"limit", s.budget.limit},
+                               {"percent", s.percent},
+                               {"level", std::string(to_string(s.level))},
+                               {"enforcement", std::string(to_string(s.budget.enforcement))},
+                               {"stop_running", s.budget.stop_running},
+                               {"warn_at", s.budget.warn_at},
+                               {"block_at", s.budget.block_at},
+                               {"resets_at", s.resets_ms ? nlohmann::json(format_iso_utc(*s.resets_ms)) : nlohmann::json()}};
+        if (s.budget.window == BudgetWindow::session) item["session"] = s.session_id;
+        out["budgets"].push_back(std::move(item));
+      }
+      out["quota"] = {{"state", std::string(to_string(quota_level))},
+                      {"warn", quota.thresholds.warn},
+                      {"critical", quota.thresholds.critical}};
+      if (guard && guard->observation) {
+        out["quota"]["summary"] = quota_summary(guard->observation->five_hour, guard->observation->seven_day, now);
+        out["quota"]["age_seconds"] = standing.age_ms / 1000;
+        out["quota"]["held"] = standing.held;
+      }
+      out["override"] = override_active ? nlohmann::json{{"until", format_iso_utc(*guard->override_until_ms)},
+                                                         {"reason", guard->override_reason}}
+                                        : nlohmann::json();
+      ctx.out << out.dump(2) << "\n";
+      return;
+    }
+
+    const auto no_color_env = ctx.env.get("NO_COLOR");
+    const bool color = !options->no_color && (options->color || (!(no_color_env && !no_color_env->empty()) &&
+                                                                  &ctx.out == &std::cout && ::isatty(STDOUT_FILENO) == 1));
+    const ColorMode mode = color ? ColorMode::color : ColorMode::plain;
+    if (statuses.empty()) {
+      ctx.out << "No budgets configured. Add some to .tokenwarden.json (or ~/.config/tokenwarden/config.json), e.g.\n"
+                 "  \"budgets\": [{\"name\": \"daily\", \"window\": \"day\", \"usd\": 20, \"enforcement\": \"block\"},\n"
+                 "              {\"name\": \"review\", \"window\": \"day\", \"command\": \"/review\", \"tokens\": 200000}]\n";
+    }
+    std::size_t name_width = 4;
+    for (const auto& s : statuses) name_width = std::max(name_width, display_cells(s.budget.name));
+    for (const BudgetStatus& s : statuses) {
+      std::string line = pad(s.budget.name, name_width) + "  " + budget_bar(s.percent, s.level, 12, mode) + "  ";
+      std::string amounts = format_amount(s.spent, s.budget.unit) + " / " + format_amount(s.budget.limit, s.budget.unit);
+      if (s.budget.unit == BudgetUnit::tokens) amounts += " tokens";
+      line += pad(amounts, 28) + pad(std::string(to_string(s.budget.window)), 8);
+      line += s.resets_ms ? "resets in " + format_span_long(*s.resets_ms - now)
+                          : s.budget.window == BudgetWindow::session ? "session " + s.session_id.substr(0, 8)
+                                                                     : std::string("never resets");
+      line += "  " + std::string(to_string(s.budget.enforcement));
+      if (s.budget.stop_running) line += "+stop";
+      ctx.out << line << "\n";
+    }
+    ctx.out << "Plan quota: " << level_word(quota_level);
+    if (guard && guard->observation && guard->observation->has_windows()) {
+      ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << "; read "
+              << format_age(standing.age_ms) << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "")
+              << ")";
+    } else {
+      ctx.out << " (no quota data: tw usage --refresh)";
+    }
+    ctx.out << "\n";
+    if (override_active) {
+      ctx.out << "Override active for " << format_span_long(*guard->override_until_ms - now) << ": "
+              << guard->override_reason << " (gates are off; tw override --clear ends it)\n";
+    }
+  });
+
+  auto* override_command = app.add_subcommand("override", "Turn every quota and budget gate off for a while (emergencies)");
+  struct OverrideOptions {
+    int minutes = 0;
+    std::string reason;
+    bool clear = false;
+  };
+  auto over = std::make_shared<OverrideOptions>();
+  override_command->add_option("--minutes", over->minutes, "How long, 1 to 1440 minutes");
+  override_command->add_option("--reason", over->reason, "Why (recorded as an event and shown by tw budget)");
+  override_command->add_flag("--clear", over->clear, "End an active override now");
+  override_command->callback([&ctx, over] {
+    if (!over->clear && (over->minutes < 1 || over->minutes > 1440 || over->reason.empty())) {
+      ctx.err << "tw override: needs --minutes N (1-1440) and --reason TEXT, or --clear\n";
+      ctx.exit_code = 2;
+      return;
+    }
+    const EpochMs now = ctx.clock.now_ms();
+    Store& store = ctx.store();
+    std::optional<Override> value;
+    if (!over->clear) value = Override{now + static_cast<EpochMs>(over->minutes) * 60000, over->reason};
+    EventRow row;
+    row.session_id = "";
+    row.event_type = "warning";
+    row.natural_key = "override:" + std::to_string(now);
+    row.ts_ms = now;
+    row.project_dir = ctx.paths.project_dir.string();
+    row.hook = "tw";
+    row.name = over->clear ? "override_cleared" : "override";
+    row.detail = nlohmann::json{{"reason", over->reason}, {"minutes", over->minutes}}.dump();
+    store.write([&] {
+      GuardRows(store).set_override(value, now);
+      store.record_event(row, OnConflict::keep);
+    });
+    publish_guard(store, ctx.db_path(), now);
+    if (over->clear) {
+      ctx.out << "Override cleared: the quota and budget gates are on again.\n";
+    } else {
+      ctx.out << "Override active until " << format_iso_utc(value->until_ms).substr(0, 16) << "Z (" << over->minutes
+              << " min): " << over->reason << ". Every gate allows; the statusline shows it.\n";
+    }
+  });
+}
+
+} // namespace tw
