@@ -1122,54 +1122,10 @@ void UsageStore::set_scan_mark(const std::string& mark) {
   }
 }
 
-void StageHistory::add(const std::string& project, EpochMs from_ms, const std::string& stage) {
-  auto& entries = m_entries[project];
-  entries.emplace_back(from_ms, stage);
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-}
-
-std::string StageHistory::at(const std::string& project, EpochMs ts_ms) const {
-  for (const std::string& key : {project, std::string("*")}) {
-    auto it = m_entries.find(key);
-    if (it == m_entries.end()) continue;
-    // The last entry that started at or before ts_ms.
-    auto after = std::upper_bound(it->second.begin(), it->second.end(), ts_ms,
-                                  [](EpochMs t, const auto& entry) { return t < entry.first; });
-    if (after != it->second.begin()) return std::prev(after)->second;
-  }
-  return {};
-}
-
-std::string stage_project_key(const std::string& project_dir) {
-  std::string key = project_dir;
-  for (char& c : key) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-  }
-  return key;
-}
-
-StageHistory UsageStore::stage_history() {
-  try {
-    SQLite::Statement s(m_impl->db, "SELECT project, from_ms, stage FROM stage_history");
-    StageHistory history;
-    while (s.executeStep()) history.add(s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString());
-    return history;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the stage history");
-  }
-}
+StageHistory UsageStore::stage_history() { return read_stage_history(m_impl->db); }
 
 void UsageStore::set_stage(const std::string& project, const std::string& stage, EpochMs from_ms) {
-  try {
-    SQLite::Statement s(m_impl->db, "INSERT INTO stage_history (project, from_ms, stage) VALUES (?, ?, ?) "
-                                    "ON CONFLICT (project, from_ms) DO UPDATE SET stage = excluded.stage");
-    s.bind(1, project);
-    s.bind(2, static_cast<int64_t>(from_ms));
-    s.bind(3, stage);
-    s.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "setting the stage");
-  }
+  write_stage(m_impl->db, project, stage, from_ms);
 }
 
 void UsageStore::for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit) {

@@ -4,6 +4,7 @@
 
 #include "base/clock.hpp"
 #include "accounting/pricing.hpp"
+#include "store/stages.hpp"
 
 #include <array>
 #include <chrono>
@@ -92,20 +93,6 @@ struct RecordFilter {
   bool attribution = true;  // with light: also project, session, agent, command, skill and stage
 };
 
-// Which stage was in force for a project when (`tw stage set` appends to it). Projects are Claude Code's
-// transcript folder names (stage_project_key); "*" holds the stage set before stages were per project.
-class StageHistory {
-public:
-  void add(const std::string& project, EpochMs from_ms, const std::string& stage);
-  // The stage in force for `project` at ts_ms: the project's latest entry at or before it, else "*"'s, else "".
-  std::string at(const std::string& project, EpochMs ts_ms) const;
-
-private:
-  std::map<std::string, std::vector<std::pair<EpochMs, std::string>>> m_entries;
-};
-
-// A project directory as Claude Code names its transcript folder ("/home/dev/proj" -> "-home-dev-proj").
-std::string stage_project_key(const std::string& project_dir);
 
 class UsageStore {
 public:

@@ -1,9 +1,9 @@
-// Budget windows, spend and levels. Spend is summed in SQL over the usage records (indexed by time), so a
-// check costs one aggregate query per budget.
+// Budget windows, spend and levels. Spend is summed by the store over the usage records (store/usage_reads:
+// indexed by time), so a check costs one aggregate query per budget.
 #include "guard/budgets.hpp"
 
 #include "base/error.hpp"
-#include "store/store_impl.hpp"
+#include "store/usage_reads.hpp"
 #include "base/zones.hpp"
 
 #include <algorithm>
@@ -18,8 +18,6 @@ namespace {
 
 constexpr EpochMs k_hour_ms = 3600 * 1000;
 constexpr EpochMs k_block_ms = 5 * k_hour_ms;
-constexpr const char* k_tokens_sql =
-    "(input_tokens + output_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens)";
 
 // Day, week and month boundaries in the configured zone ("local", "UTC" or an IANA name). Hooks and tw are
 // single-threaded processes evaluating one zone, so the zone is set for the process.
@@ -158,18 +156,9 @@ std::pair<EpochMs, std::optional<EpochMs>> BudgetBook::block_window() {
   // and ends 5 h later; a gap of 5 h also starts a new one.
   std::optional<EpochMs> start;
   EpochMs last = 0;
-  try {
-    SQLite::Statement statement(StoreAccess::db(m_store),
-                                "SELECT ts_ms FROM usage_records WHERE ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms");
-    statement.bind(1, static_cast<int64_t>(m_now - 24 * k_hour_ms));
-    statement.bind(2, static_cast<int64_t>(m_now));
-    while (statement.executeStep()) {
-      const EpochMs ts = statement.getColumn(0).getInt64();
-      if (!start || ts - *start >= k_block_ms || ts - last >= k_block_ms) start = ts - ts % k_hour_ms;
-      last = ts;
-    }
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "finding the active 5-hour block");
+  for (const EpochMs ts : usage_times(m_store, m_now - 24 * k_hour_ms, m_now)) {
+    if (!start || ts - *start >= k_block_ms || ts - last >= k_block_ms) start = ts - ts % k_hour_ms;
+    last = ts;
   }
   if (start && m_now < *start + k_block_ms && m_now - last < k_block_ms) {
     m_block = std::pair{*start, std::optional<EpochMs>(*start + k_block_ms)};
@@ -205,41 +194,19 @@ std::pair<EpochMs, std::optional<EpochMs>> BudgetBook::window(const Budget& budg
   return {to_ms(tm), to_ms(next)};
 }
 
-BudgetBook::Spend BudgetBook::spend(const Budget& budget, const std::string& session_id, EpochMs since,
-                                    std::optional<EpochMs> until) {
-  std::string sql = std::string("SELECT COALESCE(SUM(") + k_tokens_sql + "), 0), COALESCE(SUM(cost_usd), 0) "
-                    "FROM usage_records WHERE ts_ms >= ?1 AND ts_ms < ?2";
+UsageSpend BudgetBook::spend(const Budget& budget, const std::string& session_id, EpochMs since,
+                             std::optional<EpochMs> until) {
   const BudgetFilter& f = budget.filter;
-  if (budget.window == BudgetWindow::session) sql += " AND session_id = ?3";
-  if (!f.command.empty()) sql += " AND command = ?4";
-  if (!f.agent_type.empty()) sql += " AND agent_type = ?5";
-  if (!f.model.empty()) sql += " AND instr(model, ?6) > 0";
-  if (!f.skill.empty()) sql += " AND skill = ?7";
-  if (!f.stage.empty()) sql += " AND stage = ?8";
-  if (!f.project.empty()) sql += " AND (instr(project, ?9) > 0 OR instr(project, ?10) > 0)";
-  try {
-    SQLite::Statement statement(StoreAccess::db(m_store), sql);
-    statement.bind(1, static_cast<int64_t>(since));
-    statement.bind(2, static_cast<int64_t>(until.value_or(std::numeric_limits<EpochMs>::max())));
-    if (budget.window == BudgetWindow::session) statement.bind(3, session_id);
-    if (!f.command.empty()) statement.bind(4, f.command);
-    if (!f.agent_type.empty()) statement.bind(5, f.agent_type);
-    if (!f.model.empty()) statement.bind(6, f.model);
-    if (!f.skill.empty()) statement.bind(7, f.skill);
-    if (!f.stage.empty()) statement.bind(8, f.stage);
-    if (!f.project.empty()) {
-      statement.bind(9, f.project);
-      statement.bind(10, project_key(f.project));
-    }
-    Spend out;
-    if (statement.executeStep()) {
-      out.tokens = statement.getColumn(0).getDouble();
-      out.usd = statement.getColumn(1).getDouble();
-    }
-    return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "summing the spend of budget " + budget.name);
-  }
+  UsageFilter filter;
+  if (budget.window == BudgetWindow::session) filter.session_id = session_id;
+  filter.command = f.command;
+  filter.agent_type = f.agent_type;
+  filter.model = f.model;
+  filter.skill = f.skill;
+  filter.stage = f.stage;
+  if (!f.project.empty()) filter.project = {f.project, project_key(f.project)};
+  return usage_spend(m_store, filter, since, until.value_or(std::numeric_limits<EpochMs>::max()),
+                     "the spend of budget " + budget.name);
 }
 
 BudgetStatus BudgetBook::status(const Budget& budget, const std::string& session_id, double estimate) {
@@ -249,7 +216,7 @@ BudgetStatus BudgetBook::status(const Budget& budget, const std::string& session
   out.window_start_ms = since;
   out.resets_ms = until;
   if (budget.window == BudgetWindow::session) out.session_id = session_id;
-  const Spend spent = spend(budget, session_id, since, budget.window == BudgetWindow::block ? std::nullopt : until);
+  const UsageSpend spent = spend(budget, session_id, since, budget.window == BudgetWindow::block ? std::nullopt : until);
   out.spent = budget.unit == BudgetUnit::usd ? spent.usd : spent.tokens;
   out.estimate = estimate;
   out.percent = (out.spent + estimate) / budget.limit * 100;
@@ -273,14 +240,7 @@ std::vector<BudgetStatus> BudgetBook::all(EpochMs active_ms) {
     }
     if (!sessions_read) {
       sessions_read = true;
-      try {
-        SQLite::Statement statement(StoreAccess::db(m_store),
-                                    "SELECT DISTINCT session_id FROM usage_records WHERE ts_ms >= ? AND session_id != ''");
-        statement.bind(1, static_cast<int64_t>(m_now - active_ms));
-        while (statement.executeStep()) sessions.push_back(statement.getColumn(0).getString());
-      } catch (const SQLite::Exception& e) {
-        rethrow_storage(e, "listing active sessions");
-      }
+      sessions = usage_sessions_since(m_store, m_now - active_ms);
     }
     for (const std::string& session : sessions) out.push_back(status(budget, session));
   }
@@ -290,53 +250,22 @@ std::vector<BudgetStatus> BudgetBook::all(EpochMs active_ms) {
 double BudgetBook::spawn_estimate(const std::string& agent_type, const std::string& model, BudgetUnit unit) {
   std::vector<double> tokens;
   std::vector<double> costs;
-  double recent_tokens = 0;
-  double recent_usd = 0;
-  try {
-    SQLite::Database& db = StoreAccess::db(m_store);
-    std::string sql = std::string("SELECT SUM(") + k_tokens_sql + "), SUM(cost_usd) FROM usage_records "
-                      "WHERE agent_type = ?1 AND agent_id != '' AND ts_ms >= ?2";
-    if (!model.empty()) sql += " AND instr(model, ?3) > 0";
-    sql += " GROUP BY session_id, agent_id ORDER BY MAX(ts_ms) DESC LIMIT 25";
-    SQLite::Statement statement(db, sql);
-    statement.bind(1, agent_type);
-    statement.bind(2, static_cast<int64_t>(m_now - 30 * 24 * k_hour_ms));
-    if (!model.empty()) statement.bind(3, model);
-    while (statement.executeStep()) {
-      tokens.push_back(statement.getColumn(0).getDouble());
-      costs.push_back(statement.getColumn(1).getDouble());
-    }
-    if (unit == BudgetUnit::usd && costs.empty()) {
-      SQLite::Statement recent(db, std::string("SELECT COALESCE(SUM(") + k_tokens_sql +
-                                       "), 0), COALESCE(SUM(cost_usd), 0) FROM usage_records WHERE ts_ms >= ?");
-      recent.bind(1, static_cast<int64_t>(m_now - 7 * 24 * k_hour_ms));
-      if (recent.executeStep()) {
-        recent_tokens = recent.getColumn(0).getDouble();
-        recent_usd = recent.getColumn(1).getDouble();
-      }
-    }
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "estimating a spawn's cost");
+  for (const UsageSpend& agent : agent_spends(m_store, agent_type, model, m_now - 30 * 24 * k_hour_ms, 25)) {
+    tokens.push_back(agent.tokens);
+    costs.push_back(agent.usd);
   }
   if (unit == BudgetUnit::tokens) return tokens.empty() ? static_cast<double>(m_config.spawn_estimate) : median(tokens);
   if (!costs.empty()) return median(costs);
-  return recent_tokens > 0 ? static_cast<double>(m_config.spawn_estimate) * recent_usd / recent_tokens : 0;
+  const UsageSpend recent = usage_spend(m_store, {}, m_now - 7 * 24 * k_hour_ms, std::numeric_limits<EpochMs>::max(),
+                                        "the spend of the last 7 days");
+  return recent.tokens > 0 ? static_cast<double>(m_config.spawn_estimate) * recent.usd / recent.tokens : 0;
 }
 
 double BudgetBook::skill_estimate(const std::string& skill, BudgetUnit unit) {
-  std::vector<double> uses;
-  try {
-    SQLite::Statement statement(StoreAccess::db(m_store),
-                                std::string("SELECT SUM(") + (unit == BudgetUnit::tokens ? k_tokens_sql : "cost_usd") +
-                                    ") FROM usage_records WHERE skill = ?1 AND ts_ms >= ?2 "
-                                    "GROUP BY session_id, prompt_id ORDER BY MAX(ts_ms) DESC LIMIT 25");
-    statement.bind(1, skill);
-    statement.bind(2, static_cast<int64_t>(m_now - 30 * 24 * k_hour_ms));
-    while (statement.executeStep()) uses.push_back(statement.getColumn(0).getDouble());
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "estimating a skill's cost");
-  }
-  return uses.empty() ? 0 : median(uses);
+  const std::vector<UsageSpend> uses = prompt_spends_with_skill(m_store, skill, m_now - 30 * 24 * k_hour_ms, 25);
+  std::vector<double> amounts;
+  for (const UsageSpend& use : uses) amounts.push_back(unit == BudgetUnit::tokens ? use.tokens : use.usd);
+  return amounts.empty() ? 0 : median(amounts);
 }
 
 } // namespace tw

@@ -5,6 +5,7 @@
 #include "base/clock.hpp"
 #include "config/config.hpp"
 #include "quota/quota.hpp"
+#include "store/usage_reads.hpp"
 
 #include <optional>
 #include <string>
@@ -85,11 +86,7 @@ public:
   EpochMs now() const { return m_now; }
 
 private:
-  struct Spend {
-    double tokens = 0;
-    double usd = 0;
-  };
-  Spend spend(const Budget& budget, const std::string& session_id, EpochMs since, std::optional<EpochMs> until);
+  UsageSpend spend(const Budget& budget, const std::string& session_id, EpochMs since, std::optional<EpochMs> until);
   std::pair<EpochMs, std::optional<EpochMs>> window(const Budget& budget);
   std::pair<EpochMs, std::optional<EpochMs>> block_window();
 

@@ -13,6 +13,7 @@
 #include "base/clock.hpp"
 #include "quota/quota.hpp"
 #include "config/quota_settings.hpp"
+#include "store/guard_rows.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -26,12 +27,6 @@ namespace tw {
 class Env;
 class Store;
 struct GuardState;
-
-struct Override {
-  EpochMs until_ms = 0;
-  std::string reason;
-  bool active_at(EpochMs now) const { return until_ms > now; }
-};
 
 // A budget with stop_running over its block threshold: running sessions stop at their next tool call.
 struct StopOrder {
@@ -53,33 +48,6 @@ struct BudgetFact {
   bool stop_running = false;
   double warn_at = 80;
   double block_at = 90;
-};
-
-// What each session was last told, per subject.
-using ToldLevels = std::map<std::string, QuotaLevel>;
-
-// The guard's rows, on an open store.
-class GuardRows {
-public:
-  explicit GuardRows(Store& store) : m_store(store) {}
-
-  // What `session_id` was last told, per subject (nothing told: empty).
-  ToldLevels told(const std::string& session_id) const;
-  // Every session's told levels (for guard.json).
-  std::map<std::string, ToldLevels> all_told() const;
-  // Inside Store::write: records what the session was told about `subject` (ok forgets the subject: a
-  // session that was told nothing counts as told ok).
-  void set_told(const std::string& session_id, const std::string& subject, QuotaLevel level, EpochMs now);
-  // Inside Store::write: forgets what a session was told (it ended), and what any session was told more than
-  // a week ago. True when anything was forgotten.
-  bool forget_told(const std::string& session_id, EpochMs now);
-
-  std::optional<Override> override_state() const;
-  // Inside Store::write: sets (or, with nothing, clears) the override.
-  void set_override(const std::optional<Override>& value, EpochMs now);
-
-private:
-  Store& m_store;
 };
 
 // The gate state's facts, as the store holds them and guard.json carries them (each reader applies its own

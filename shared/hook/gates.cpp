@@ -7,7 +7,7 @@
 #include "guard/guard.hpp"
 #include "hook/hook_call.hpp"
 #include "config/quota_settings.hpp"
-#include "store/store_impl.hpp"
+#include "store/stages.hpp"
 #include "store/store_quota.hpp"
 
 #include <algorithm>
@@ -36,34 +36,13 @@ std::string resets_text(const BudgetStatus& status, EpochMs now) {
 // store-wide one set before stages were per project).
 std::string current_stage(HookCall& call, Store& store) {
   if (auto stage = call.env.get("TOKENWARDEN_STAGE"); stage && !stage->empty()) return *stage;
-  try {
-    std::string project = call.project_dir();
-    for (char& c : project) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-    }
-    SQLite::Statement statement(StoreAccess::db(store), "SELECT stage FROM stage_history WHERE project IN (?, '*') "
-                                                        "AND from_ms <= ? ORDER BY project = '*', from_ms DESC LIMIT 1");
-    statement.bind(1, project);
-    statement.bind(2, static_cast<int64_t>(call.clock.now_ms()));
-    return statement.executeStep() ? statement.getColumn(0).getString() : std::string();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the stage");
-  }
+  return stage_in_force(store, call.project_dir(), call.clock.now_ms());
 }
 
 // The slash command of the prompt this hook runs under, as tw-command-start recorded it.
 std::string prompt_command(Store& store, const std::string& session_id, const std::string& prompt_id) {
   if (prompt_id.empty()) return {};
-  try {
-    SQLite::Statement statement(StoreAccess::db(store),
-                                "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
-                                "AND natural_key = ?");
-    statement.bind(1, session_id);
-    statement.bind(2, prompt_id);
-    return statement.executeStep() ? text_column(statement, 0).value_or("") : std::string();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the prompt's command");
-  }
+  return store.prompt_command(session_id, prompt_id);
 }
 
 // A guard action as a warning event in the hierarchy (once per key).

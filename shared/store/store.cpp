@@ -473,6 +473,18 @@ std::optional<StatusSnapshot> Store::status(const std::string& session_id) const
   }
 }
 
+std::string Store::prompt_command(const std::string& session_id, const std::string& prompt_id) const {
+  try {
+    SQLite::Statement statement(m_impl->db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
+                                            "AND natural_key = ?");
+    statement.bind(1, session_id);
+    statement.bind(2, prompt_id);
+    return statement.executeStep() ? text_column(statement, 0).value_or("") : std::string();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, "reading the prompt's command");
+  }
+}
+
 std::vector<std::pair<std::string, EpochMs>> Store::last_event_per_hook() const {
   try {
     SQLite::Statement statement(m_impl->db,

@@ -127,6 +127,8 @@ public:
   std::vector<EventRow> events(const std::string& session_id) const;
   std::vector<AgentRow> agents(const std::string& session_id) const;
   std::optional<StatusSnapshot> status(const std::string& session_id) const;
+  // The slash command tw-command-start recorded for a prompt ("" when none was).
+  std::string prompt_command(const std::string& session_id, const std::string& prompt_id) const;
   // Latest event time recorded by each hook binary (for tw doctor).
   std::vector<std::pair<std::string, EpochMs>> last_event_per_hook() const;
 

@@ -3,6 +3,7 @@
 // modules, whose queries are store queries.
 #pragma once
 
+#include "store/stages.hpp"
 #include "store/store.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -45,6 +46,10 @@ struct StoreAccess {
   static SQLite::Database& db(Store& store) { return store.m_impl->db; }
   static const std::filesystem::path& path(Store& store) { return store.m_impl->path; }
 };
+
+// The stage history on a connection (store/stages.cpp; the accounting store's connection too).
+StageHistory read_stage_history(SQLite::Database& db);
+void write_stage(SQLite::Database& db, const std::string& project, const std::string& stage, EpochMs from_ms);
 
 // Translates a SQLite failure into Error(storage), keeping the SQLite codes in the message.
 [[noreturn]] void rethrow_storage(const SQLite::Exception& e, const std::string& what);
