@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${TW_JOBS:-2}"
-cmake --preset test >/dev/null
+cmake --preset test -DTW_WERROR="${TW_WERROR:-OFF}" >/dev/null # CI: TW_WERROR=ON
 cmake --build --preset test -j "$jobs"
 ctest --preset test -j "$jobs" "$@"

@@ -65,7 +65,7 @@ struct FileState {
 // Reports read sums per quarter hour (usage_rollup) instead of every record. A quarter hour lies within one
 // local date in every time zone in use, and within one 5-hour block; the records at exactly a quarter-hour
 // boundary are summed apart (`exact`), since a block runs up to and including its fifth hour's end.
-constexpr std::int64_t k_rollup_slot_ms = 15 * 60 * 1000;
+constexpr std::int64_t k_rollup_slot_ms = std::int64_t{15} * 60 * 1000;
 inline std::int64_t rollup_slot(EpochMs ts_ms) { return ts_ms / k_rollup_slot_ms; } // as SQLite's ts_ms / 900000
 
 // The records of one quarter hour with the same report key and pricing class, summed. The texts point into

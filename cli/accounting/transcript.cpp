@@ -112,7 +112,6 @@ bool is_semver_prefix(std::string_view v) {
 }
 
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 
 // An optional string field: absent -> nullopt; present but not a string -> error.
 bool optional_string(element object, const char* key, std::optional<std::string_view>& out) {

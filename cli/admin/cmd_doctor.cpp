@@ -477,7 +477,7 @@ private:
     struct statvfs info {};
     if (::statvfs(dir.c_str(), &info) != 0) return;
     const auto free_bytes = static_cast<unsigned long long>(info.f_bavail) * info.f_frsize;
-    const auto mb = std::to_string(free_bytes / (1024 * 1024));
+    const auto mb = std::to_string(free_bytes / (1024ULL * 1024));
     if (free_bytes < 16ull * 1024 * 1024) {
       add(section, Status::error,
           "only " + mb + " MB free where the store lives (" + dir.string() +
@@ -518,8 +518,8 @@ private:
     const auto minutes = delta / 60000;
     if (minutes < 1) return "just now";
     if (minutes < 120) return std::to_string(minutes) + " min ago";
-    if (minutes < 48 * 60) return std::to_string(minutes / 60) + " h ago";
-    return std::to_string(minutes / (24 * 60)) + " days ago";
+    if (minutes < 48L * 60) return std::to_string(minutes / 60) + " h ago";
+    return std::to_string(minutes / (24L * 60)) + " days ago";
   }
 
   void check_config() {

@@ -53,7 +53,7 @@ std::string format_day(std::int64_t days) {
   int y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char text[16];
+  char text[32]; // room for any int and unsigned (gcc checks the format against the widest)
   std::snprintf(text, sizeof text, "%04d-%02u-%02u", y, m, d);
   return text;
 }

@@ -413,7 +413,7 @@ std::string hook_command(std::string_view bin_dir, std::string_view binary, Comm
   if (style == CommandStyle::plugin) return "\"${CLAUDE_PLUGIN_ROOT}/bin/" + std::string(binary) + "\"";
   std::string dir(bin_dir);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const std::string path = shell_quote((dir == "/" ? dir : dir + "/") + std::string(binary));
+  std::string path = shell_quote((dir == "/" ? dir : dir + "/") + std::string(binary));
   if (style == CommandStyle::absolute) return path;
   return "[ -x " + path + " ] && exec " + path + "; exit 0";
 }

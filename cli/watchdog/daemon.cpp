@@ -42,7 +42,7 @@ volatile std::sig_atomic_t g_stop_requested = 0;
 
 void request_stop(int) { g_stop_requested = 1; }
 
-constexpr std::uintmax_t k_log_max_bytes = 256 * 1024;
+constexpr std::uintmax_t k_log_max_bytes = std::uintmax_t{256} * 1024;
 
 // daemon.log: one line per thing worth knowing (start, exit, fetch outcomes when they change). Never the token.
 class DaemonLog {

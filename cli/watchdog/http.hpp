@@ -11,7 +11,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers; // "Name: value"; never logged (one carries the bearer token)
   std::chrono::milliseconds timeout{5000};
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };
 
 struct HttpResponse {

@@ -111,7 +111,7 @@ std::optional<std::string> read_keychain_credentials(const Env& env, std::string
     const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (output.size() < 1024 * 1024) output.append(buffer, static_cast<std::size_t>(n));
+    if (output.size() < std::size_t{1024} * 1024) output.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(pipe_fds[0]);
   int status = 0;

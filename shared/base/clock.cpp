@@ -21,7 +21,7 @@ std::string format_iso_utc(EpochMs ms) {
   }
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buffer[40];
+  char buffer[96]; // room for any int in every field (gcc checks the format against the widest)
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buffer;
@@ -84,14 +84,14 @@ bool parse_iso_utc(std::string_view text, EpochMs& out) {
       if (!read_digits(text, pos, 2, oh)) return false;
       if (pos < text.size() && text[pos] == ':') ++pos;
       if (!read_digits(text, pos, 2, om)) return false;
-      offset_minutes = (oh * 60 + om) * (sign == '+' ? 1 : -1);
+      offset_minutes = (std::int64_t{oh} * 60 + om) * (sign == '+' ? 1 : -1);
     } else {
       return false;
     }
   }
   if (pos != text.size()) return false;
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  const std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - std::int64_t{offset_minutes} * 60;
   out = seconds * 1000 + millis;
   return true;
 }

@@ -182,7 +182,7 @@ void merge_file(const Json& doc, const std::string& prefix, const fs::path& file
                 Json& origin, Config& config) {
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     const std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it.key().rfind("//", 0) == 0 || it.key().rfind("$", 0) == 0) continue; // comment-style keys
+    if (it.key().rfind("//", 0) == 0 || it.key().rfind('$', 0) == 0) continue; // comment-style keys
     const KeySpec* spec = find_key(path);
     if (spec == nullptr) {
       if (it.value().is_object() && is_prefix_of_key(path)) {

@@ -16,7 +16,7 @@ namespace tw {
 
 namespace {
 
-constexpr EpochMs k_hour_ms = 3600 * 1000;
+constexpr EpochMs k_hour_ms = EpochMs{3600} * 1000;
 constexpr EpochMs k_block_ms = 5 * k_hour_ms;
 
 // Day, week and month boundaries in the configured zone ("local", "UTC" or an IANA name). Hooks and tw are
@@ -250,19 +250,19 @@ std::vector<BudgetStatus> BudgetBook::all(EpochMs active_ms) {
 double BudgetBook::spawn_estimate(const std::string& agent_type, const std::string& model, BudgetUnit unit) {
   std::vector<double> tokens;
   std::vector<double> costs;
-  for (const UsageSpend& agent : agent_spends(m_store, agent_type, model, m_now - 30 * 24 * k_hour_ms, 25)) {
+  for (const UsageSpend& agent : agent_spends(m_store, agent_type, model, m_now - EpochMs{30} * 24 * k_hour_ms, 25)) {
     tokens.push_back(agent.tokens);
     costs.push_back(agent.usd);
   }
   if (unit == BudgetUnit::tokens) return tokens.empty() ? static_cast<double>(m_config.spawn_estimate) : median(tokens);
   if (!costs.empty()) return median(costs);
-  const UsageSpend recent = usage_spend(m_store, {}, m_now - 7 * 24 * k_hour_ms, std::numeric_limits<EpochMs>::max(),
+  const UsageSpend recent = usage_spend(m_store, {}, m_now - EpochMs{7} * 24 * k_hour_ms, std::numeric_limits<EpochMs>::max(),
                                         "the spend of the last 7 days");
   return recent.tokens > 0 ? static_cast<double>(m_config.spawn_estimate) * recent.usd / recent.tokens : 0;
 }
 
 double BudgetBook::skill_estimate(const std::string& skill, BudgetUnit unit) {
-  const std::vector<UsageSpend> uses = prompt_spends_with_skill(m_store, skill, m_now - 30 * 24 * k_hour_ms, 25);
+  const std::vector<UsageSpend> uses = prompt_spends_with_skill(m_store, skill, m_now - EpochMs{30} * 24 * k_hour_ms, 25);
   std::vector<double> amounts;
   for (const UsageSpend& use : uses) amounts.push_back(unit == BudgetUnit::tokens ? use.tokens : use.usd);
   return amounts.empty() ? 0 : median(amounts);

@@ -72,7 +72,7 @@ public:
   BudgetStatus status(const Budget& budget, const std::string& session_id, double estimate = 0);
 
   // Every budget's status: session windows once per session active in the last `active_ms`.
-  std::vector<BudgetStatus> all(EpochMs active_ms = 6 * 3600 * 1000);
+  std::vector<BudgetStatus> all(EpochMs active_ms = EpochMs{6} * 3600 * 1000);
 
   // What a new subagent of this type and model is expected to cost, in the budget's unit: the median of the
   // last earlier spawns of the same type (and model, when given), else config.spawn_estimate tokens (USD

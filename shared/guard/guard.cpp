@@ -450,7 +450,7 @@ void refresh_guard_after_ingest(const fs::path& db_path, const fs::path& user_co
   Store store = Store::open(db_path, StoreMode::cli);
   std::vector<ProjectConfig> configs;
   EventQuery query;
-  query.active_since_ms = now - 6 * 3600 * 1000;
+  query.active_since_ms = now - EpochMs{6} * 3600 * 1000;
   std::vector<std::string> projects;
   if (!also_project.empty()) projects.push_back(also_project);
   for (const SessionRow& session : store.sessions(query)) {

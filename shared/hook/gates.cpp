@@ -119,7 +119,8 @@ void deliver_notices(HookCall& call, const GuardFile& facts, const Config& confi
       rows.set_told(session, subject.subject, subject.level, now);
     }
     // A subject that is gone (a removed budget) is forgotten without a word.
-    for (const auto& [subject, level] : told_now) {
+    for (const auto& entry : told_now) {
+      const std::string& subject = entry.first; // a plain reference: clang 14 cannot capture a structured binding
       const bool current = std::any_of(subjects.begin(), subjects.end(),
                                        [&](const SubjectLevel& s) { return s.subject == subject; });
       if (!current && subject.rfind("budget:", 0) == 0) rows.set_told(session, subject, QuotaLevel::ok, now);

@@ -44,7 +44,7 @@ Decision handle_pre_spawn(HookCall& call) {
   row.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   // The gate first: a denied spawn is recorded as denied, not left open.
-  const Decision decision = agent ? gate_spawn(call, input) : gate_skill(call, input);
+  Decision decision = agent ? gate_spawn(call, input) : gate_skill(call, input);
   if (decision.permission == Permission::deny) row.status = "denied";
   Store& store = call.store();
   store.write([&] {

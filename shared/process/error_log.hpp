@@ -9,7 +9,7 @@
 
 namespace tw {
 
-inline constexpr std::uintmax_t k_error_log_max_bytes = 1024 * 1024;
+inline constexpr std::uintmax_t k_error_log_max_bytes = std::uintmax_t{1024} * 1024;
 inline constexpr std::size_t k_error_log_keep_lines = 200;
 
 struct ErrorLogEntry {

@@ -14,7 +14,7 @@
 namespace tw {
 
 // The largest payload a hook accepts; bigger input is read to the end but rejected (bad_input).
-inline constexpr std::size_t k_max_payload_bytes = 64u * 1024u * 1024u;
+inline constexpr std::size_t k_max_payload_bytes = std::size_t{64} * 1024 * 1024;
 
 // Reads a stream to the end. Throws Error(io) on a read error, Error(bad_input) when too large.
 std::string read_all(std::istream& in);

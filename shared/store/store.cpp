@@ -71,7 +71,7 @@ std::optional<double> real_column(SQLite::Statement& statement, int index) {
 namespace {
 
 // Past this, a hook truncates the WAL after its write (see Store::write): ~20 hook writes of ~6 pages.
-constexpr std::uintmax_t k_hook_wal_limit_bytes = 512 * 1024;
+constexpr std::uintmax_t k_hook_wal_limit_bytes = std::uintmax_t{512} * 1024;
 
 // Creates the database file with mode 0600 before SQLite does (its -wal and -shm inherit the mode).
 void create_private_file(const fs::path& path) {

@@ -47,7 +47,7 @@ std::string head(const std::string& event, const std::string& tool) {
 
 
 // Under ASan (-O0, its allocator) the same payloads take minutes: a tenth of them covers the same code.
-#if defined(__SANITIZE_ADDRESS__)
+#if TW_SANITIZED
 constexpr int k_scale = 10;
 #else
 constexpr int k_scale = 1;
@@ -89,7 +89,7 @@ TEST_CASE("fault 9: a recording hook's time and memory stay bounded on any paylo
     const Cost cost = run_measured(bin(hook), payload, box.vars);
     WARN(name << ": " << cost.seconds << " s, " << cost.max_rss_mb << " MB peak");
     CHECK(cost.code == 0);
-#if !defined(__SANITIZE_ADDRESS__) // unoptimised and instrumented (-O0, ASan's allocator): the bounds are the release build's
+#if !TW_SANITIZED // unoptimised and instrumented (-O0, ASan's allocator): the bounds are the release build's
     CHECK(cost.seconds < 2.0);
     CHECK(cost.max_rss_mb < 300); // the payload itself is up to 64 MB; 1.5 GB before
 #endif

@@ -122,7 +122,7 @@ TEST_CASE("fault 3: install then uninstall gives back the original bytes", "[fau
 TEST_CASE("fault 10: the settings merge is linear in a file's key count", "[faults][settings]") {
   Settings s;
   std::string text = "{\n  \"env\": {\n";
-#if defined(__SANITIZE_ADDRESS__)
+#if TW_SANITIZED
   constexpr int k_keys = 20'000; // unoptimised under ASan's allocator: the code path, not the figure
 #else
   constexpr int k_keys = 100'000;
@@ -140,7 +140,7 @@ TEST_CASE("fault 10: the settings merge is linear in a file's key count", "[faul
   CHECK(slurp(s.file) == text);
   // Quadratic took 26 s, 26 s and 53 s; linear is under half a second each (400k keys: 1.7 s). The bounds are the
   // release build's: unoptimised and under ASan's allocator the same run takes 2-19 s.
-#if !defined(__SANITIZE_ADDRESS__)
+#if !TW_SANITIZED
   CHECK(install_s < 5.0);
   CHECK(doctor_s < 5.0);
   CHECK(uninstall_s < 5.0);

@@ -112,7 +112,7 @@ int storm_events() {
 } // namespace
 
 TEST_CASE("fault 8: a 64-session hook storm with hand-offs and the watchdog: every row and line, at most 2 ingests",
-          "[faults][storm]") {
+          "[faults][storm][heavy]") {
   const int events = storm_events();
   HookSandbox sandbox;
   const fs::path config = sandbox.root() / "claude";

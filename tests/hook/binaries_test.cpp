@@ -148,7 +148,7 @@ const Json* direct_child(const Json& node, const std::string& kind, const std::s
 
 } // namespace
 
-TEST_CASE("binaries: every captured payload through the hooks wired for it", "[binary]") {
+TEST_CASE("binaries: every captured payload through the hooks wired for it", "[binary][heavy]") {
   std::set<std::string> events_seen;
   std::size_t runs = 0;
   for (const auto& captured : all_hook_payloads()) {
@@ -189,7 +189,7 @@ TEST_CASE("binaries: tw-statusline on every captured statusline input prints one
   CHECK(db.count("SELECT count(*) FROM statusline") >= 2);
 }
 
-TEST_CASE("binaries: whole sessions in order give the hierarchy in `tw events --json`", "[binary][session]") {
+TEST_CASE("binaries: whole sessions in order give the hierarchy in `tw events --json`", "[binary][session][heavy]") {
   for (const std::string run : {"print_agent_fg", "print_agent_bg"}) {
     INFO(run);
     HookSandbox sandbox;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-TEST_CASE("tw demo replays the recorded session: statusline and event tree, no errors") {
+TEST_CASE("tw demo replays the recorded session: statusline and event tree, no errors", "[heavy]") {
   const std::filesystem::path tw = std::filesystem::path(TW_BIN_DIR) / "tw";
   const auto run = tw::run_process({tw.string(), "demo", "--speed", "50"}, "", {}, 60000);
   INFO(run.out << run.err);
@@ -20,7 +20,7 @@ TEST_CASE("tw demo replays the recorded session: statusline and event tree, no e
   CHECK_THAT(run.out, Catch::Contains("removed afterwards"));
 }
 
-TEST_CASE("tw demo --data names where it looked when the data is missing") {
+TEST_CASE("tw demo --data names where it looked when the data is missing", "[heavy]") {
   const std::filesystem::path tw = std::filesystem::path(TW_BIN_DIR) / "tw";
   const auto run = tw::run_process({tw.string(), "demo", "--data", "/nonexistent/demo"}, "", {}, 60000);
   // The source-tree fallback still finds it; an explicit wrong dir is only the first candidate.

@@ -54,7 +54,7 @@ struct DoctorFixture {
 
 } // namespace
 
-TEST_CASE("doctor: not wired is an error with the install command as its fix") {
+TEST_CASE("doctor: not wired is an error with the install command as its fix", "[heavy]") {
   DoctorFixture f;
   const auto [code, out] = f.doctor();
   CHECK(code == 1);
@@ -62,7 +62,7 @@ TEST_CASE("doctor: not wired is an error with the install command as its fix") {
   CHECK_THAT(out, Catch::Contains("fix: tw settings install --repo '" + f.repo.string() + "'"));
 }
 
-TEST_CASE("doctor: wired once, binaries runnable, no database yet -> exit 0") {
+TEST_CASE("doctor: wired once, binaries runnable, no database yet -> exit 0", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   const auto [code, out] = f.doctor();
@@ -80,7 +80,7 @@ TEST_CASE("doctor: wired once, binaries runnable, no database yet -> exit 0") {
   CHECK(doc["wired"][0]["scope"] == "local");
 }
 
-TEST_CASE("doctor: wired in two places is an error naming both") {
+TEST_CASE("doctor: wired in two places is an error naming both", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   f.install("user");
@@ -90,7 +90,7 @@ TEST_CASE("doctor: wired in two places is an error naming both") {
   CHECK_THAT(out, Catch::Contains("fix: tw settings uninstall --scope user --repo '" + f.repo.string() + "'"));
 }
 
-TEST_CASE("doctor: an enabled plugin plus a settings wiring is wired twice") {
+TEST_CASE("doctor: an enabled plugin plus a settings wiring is wired twice", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   const fs::path plugin = f.home / ".claude" / "plugins" / "cache" / "local" / "tokenwarden";
@@ -102,7 +102,7 @@ TEST_CASE("doctor: an enabled plugin plus a settings wiring is wired twice") {
   CHECK_THAT(out, Catch::Contains("wired in 2 places"));
 }
 
-TEST_CASE("doctor: a broken settings file is an error with its position") {
+TEST_CASE("doctor: a broken settings file is an error with its position", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   std::ofstream(f.repo / ".claude" / "settings.json") << "{\n  \"model\": \"opus\",\n}\n";
@@ -111,7 +111,7 @@ TEST_CASE("doctor: a broken settings file is an error with its position") {
   CHECK_THAT(out, Catch::Contains("line 3, column 1"));
 }
 
-TEST_CASE("doctor: database modes and errors.jsonl") {
+TEST_CASE("doctor: database modes and errors.jsonl", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   const fs::path db_dir = f.home / "state";
@@ -140,7 +140,7 @@ TEST_CASE("doctor: database modes and errors.jsonl") {
   CHECK_THAT(out, Catch::Contains("hook errors in the last 24 h"));
 }
 
-TEST_CASE("doctor: config errors name the file and key") {
+TEST_CASE("doctor: config errors name the file and key", "[heavy]") {
   DoctorFixture f;
   f.install("local");
   std::ofstream(f.repo / ".tokenwarden.json") << R"({"quota": {"warn_threshold": "high"}})";

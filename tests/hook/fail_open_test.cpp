@@ -57,7 +57,7 @@ Json require_failed_open(const HookSandbox& sandbox, Hook hook, const ProcessRes
 
 } // namespace
 
-TEST_CASE("malformed stdin: every hook binary exits 0, prints nothing and logs one line", "[binary][fail_open]") {
+TEST_CASE("malformed stdin: every hook binary exits 0, prints nothing and logs one line", "[binary][fail_open][heavy]") {
   std::string ten_megabytes = "\"" + std::string(10u * 1024u * 1024u, 'a') + "\"";
   for (const Hook hook : k_all_hooks) {
     Json payload = wired_payload(hook);
@@ -116,7 +116,7 @@ TEST_CASE("tw-statusline without a session id still prints its line and logs not
   CHECK(sandbox.error_lines().empty());
 }
 
-TEST_CASE("a database locked beyond the busy timeout: exit 0, one storage line", "[binary][fail_open]") {
+TEST_CASE("a database locked beyond the busy timeout: exit 0, one storage line", "[binary][fail_open][heavy]") {
   HookSandbox sandbox;
   // Create the database (and its schema) the normal way first.
   REQUIRE(run_binary(sandbox, Hook::command_start, wired_payload(Hook::command_start).dump()).exit_code == 0);

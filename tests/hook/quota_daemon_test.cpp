@@ -36,7 +36,7 @@ bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
 
 } // namespace
 
-TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits when they end", "[quota][daemon]") {
+TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits when they end", "[quota][daemon][heavy]") {
   Sandbox box;
   UsageStub stub("full");
   box.vars.erase("TOKENWARDEN_NO_DAEMON");

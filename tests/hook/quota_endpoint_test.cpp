@@ -121,7 +121,7 @@ TEST_CASE("tw usage --refresh: limits[]-only accounts and null buckets", "[quota
   }
 }
 
-TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
+TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint][heavy]") {
   SECTION("429 with Retry-After") {
     Sandbox box;
     UsageStub stub("429");
@@ -194,7 +194,7 @@ TEST_CASE("tw usage --refresh: failures back off", "[quota][endpoint]") {
   }
 }
 
-TEST_CASE("20 concurrent tw usage --refresh make exactly one request", "[quota][endpoint]") {
+TEST_CASE("20 concurrent tw usage --refresh make exactly one request", "[quota][endpoint][heavy]") {
   Sandbox box;
   UsageStub stub("full");
   box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
