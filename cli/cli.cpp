@@ -2,8 +2,8 @@
 #include "cli.hpp"
 
 #include "app/cli_context.hpp"
-#include "base/error.hpp"
 #include "app/huge_pages.hpp"
+#include "base/error.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -36,9 +36,8 @@ int run_cli(const std::vector<std::string>& args, const Env& env, const Clock& c
   try {
     // A config problem is said by every command, on stderr, before it answers (tw config check says them
     // itself, on stdout); --help and --version need no config.
-    const bool asks_for_help = std::any_of(args.begin(), args.end(), [](const std::string& a) {
-      return a == "--help" || a == "-h" || a == "--version";
-    });
+    const bool asks_for_help = std::any_of(
+        args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h" || a == "--version"; });
     if (!args.empty() && args[0] != "config" && !asks_for_help) {
       for (const ConfigProblem& problem : ctx.config().problems) {
         err << "tw: " << (problem.severity == ConfigProblem::Severity::error ? "config error: " : "config warning: ")

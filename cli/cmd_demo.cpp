@@ -1,11 +1,11 @@
 // tw demo: replays a recorded Claude Code session through the installed hook binaries into a throwaway
 // database, then shows the statusline it would print and the session's event tree.
-#include "cli.hpp"
 #include "app/cli_context.hpp"
-#include "settings/settings_files.hpp"
 #include "app/subprocess.hpp"
 #include "base/error.hpp"
+#include "cli.hpp"
 #include "process/error_log.hpp"
+#include "settings/settings_files.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -82,7 +82,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }
 
 bool is_hook_binary(const std::string& name) {
-  for (const char* hook : {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
+  for (const char* hook :
+       {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
     if (name == hook) return true;
   }
   return false;
@@ -91,11 +92,12 @@ bool is_hook_binary(const std::string& name) {
 void run_demo(CliContext& ctx, const DemoOptions& options) {
   const fs::path data = find_demo_data(options.data_dir);
   const fs::path bin = self_bin_dir();
-  for (const char* hook : {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
+  for (const char* hook :
+       {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
     std::error_code ec;
     if (!fs::exists(bin / hook, ec)) {
       throw Error(ErrorKind::io, (bin / hook).string() + " is missing: the demo runs the hook binaries installed "
-                                 "beside tw. fix: installer/install.sh");
+                                                         "beside tw. fix: installer/install.sh");
     }
   }
   ScratchDir scratch;
@@ -122,9 +124,8 @@ void run_demo(CliContext& ctx, const DemoOptions& options) {
 
   std::ifstream in(data / "session.jsonl");
   if (!in) throw Error(ErrorKind::io, "cannot read " + (data / "session.jsonl").string());
-  ctx.out << "tokenwarden demo: replaying a recorded Claude Code 2.1.330 session through the hooks in "
-          << bin.string() << "\n  into a throwaway database: " << db.string() << (options.keep ? "" : " (removed afterwards)")
-          << "\n";
+  ctx.out << "tokenwarden demo: replaying a recorded Claude Code 2.1.330 session through the hooks in " << bin.string()
+          << "\n  into a throwaway database: " << db.string() << (options.keep ? "" : " (removed afterwards)") << "\n";
   ctx.out.flush();
   const std::string root_text = json_escaped(root.string());
   std::string line;
@@ -140,7 +141,8 @@ void run_demo(CliContext& ctx, const DemoOptions& options) {
     const std::string hook = step["hook"].get<std::string>();
     if (!is_hook_binary(hook)) throw Error(ErrorKind::bad_input, "demo step names an unknown hook: " + hook);
     const double after_ms = step.value("after_ms", 0.0) / std::max(options.speed, 0.01);
-    if (after_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(std::min(after_ms, 2000.0))));
+    if (after_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(std::min(after_ms, 2000.0))));
     const std::string payload = replace_all(step["payload"].dump(), k_demo_placeholder, root_text) + "\n";
     const ProcessResult result = run_process({(bin / hook).string()}, payload, env, 10000);
     ++calls;
@@ -158,7 +160,8 @@ void run_demo(CliContext& ctx, const DemoOptions& options) {
   }
   ctx.out << "  " << calls << " hook calls replayed\n\n";
 
-  ctx.out << "statusline (what Claude Code shows under the prompt):\n  " << (statusline.empty() ? "(nothing)\n" : statusline);
+  ctx.out << "statusline (what Claude Code shows under the prompt):\n  "
+          << (statusline.empty() ? "(nothing)\n" : statusline);
   ctx.out << "\nevent tree (tw events --session " << std::string(k_demo_session).substr(0, 8) << "):\n";
   MapEnv tree_env(env);
   std::ostringstream tree;
@@ -188,9 +191,11 @@ void run_demo(CliContext& ctx, const DemoOptions& options) {
 } // namespace
 
 void add_demo_command(CLI::App& app, CliContext& ctx) {
-  auto* command = app.add_subcommand("demo", "Replay a recorded session through the installed hooks and show the result");
+  auto* command =
+      app.add_subcommand("demo", "Replay a recorded session through the installed hooks and show the result");
   auto options = std::make_shared<DemoOptions>();
-  command->add_option("--data", options->data_dir, "The demo data directory (default: installed, else the source tree)");
+  command->add_option("--data", options->data_dir,
+                      "The demo data directory (default: installed, else the source tree)");
   command->add_flag("--keep", options->keep, "Keep the throwaway directory and print where it is");
   command->add_option("--speed", options->speed, "Replay speed (default 4: four times the recorded pace)")
       ->check(CLI::PositiveNumber);

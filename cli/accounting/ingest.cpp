@@ -2,31 +2,29 @@
 #include "accounting/ingest.hpp"
 
 #include "accounting/ingest_scan.hpp"
-
-#include "base/paths.hpp"
-
+#include "accounting/transcript.hpp"
 #include "base/env.hpp"
 #include "base/error.hpp"
-#include "accounting/transcript.hpp"
+#include "base/paths.hpp"
 
 #include <algorithm>
 #include <cerrno>
-#include <optional>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <cstring>
+#include <deque>
 #include <dirent.h>
+#include <exception>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,7 +56,8 @@ std::string read_small_file(const fs::path& path) {
 std::int64_t read_at(int fd, char* buffer, std::size_t size, std::int64_t offset) {
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + static_cast<std::int64_t>(done)));
+    const ssize_t n =
+        ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + static_cast<std::int64_t>(done)));
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -79,13 +78,13 @@ struct FileDescriptor {
 
 // One file's new lines, as the reading thread hands them to the writing thread.
 struct ReadFile {
-  bool skip = false;     // unchanged since the last run, deleted since listed, or unreadable
-  FileReadTo read_to;    // where the file is read to once this is stored
-  bool replaced = false; // rewritten, truncated or replaced: read again from the start
-  FileState state;       // where the file is left
+  bool skip = false;                // unchanged since the last run, deleted since listed, or unreadable
+  FileReadTo read_to;               // where the file is read to once this is stored
+  bool replaced = false;            // rewritten, truncated or replaced: read again from the start
+  FileState state;                  // where the file is left
   std::vector<UsageRecord> records; // adjacent copies of one response already merged
-  IngestSummary counts;  // bytes, lines, usage lines, merged copies, skipped lines
-  std::size_t files_done = 0; // files looked at up to this one (unchanged ones are not handed over)
+  IngestSummary counts;             // bytes, lines, usage lines, merged copies, skipped lines
+  std::size_t files_done = 0;       // files looked at up to this one (unchanged ones are not handed over)
 };
 
 // The reading side (a thread of its own): reads each file's new complete lines and parses the usage lines.
@@ -116,7 +115,7 @@ private:
   bool m_known_files;
   std::filesystem::path m_db_path;
   std::optional<IngestLookups> m_lookups; // opened at the first look-up
-  std::optional<UsageRecord> m_pending; // the best line so far of the response being read
+  std::optional<UsageRecord> m_pending;   // the best line so far of the response being read
   UsageLineParser m_parser;
   std::unordered_map<std::string, std::string> m_commands;
   std::unordered_map<std::string, std::string> m_session_stages;
@@ -126,8 +125,10 @@ private:
 std::string FileReader::command_for(const std::string& prompt_id, std::string_view line, const std::string& session) {
   if (auto it = m_commands.find(prompt_id); it != m_commands.end()) return it->second;
   std::string command;
-  if (auto hook = lookups().command(session, prompt_id)) command = *hook;
-  else command = m_parser.slash_command(line);
+  if (auto hook = lookups().command(session, prompt_id))
+    command = *hook;
+  else
+    command = m_parser.slash_command(line);
   m_commands.emplace(prompt_id, command);
   return command;
 }
@@ -247,8 +248,8 @@ ReadFile FileReader::read(const std::string& path) {
   if (known) {
     struct stat quick {};
     if (::stat(path.c_str(), &quick) == 0 && static_cast<std::int64_t>(quick.st_ino) == known->inode &&
-        static_cast<std::int64_t>(quick.st_size) == known->offset &&
-        known->mtime_ns != 0 && mtime_ns_of(quick) == known->mtime_ns) {
+        static_cast<std::int64_t>(quick.st_size) == known->offset && known->mtime_ns != 0 &&
+        mtime_ns_of(quick) == known->mtime_ns) {
       out.read_to = {known->inode, known->offset, known->mtime_ns};
       return out;
     }
@@ -262,13 +263,15 @@ ReadFile FileReader::read(const std::string& path) {
   const auto inode = static_cast<std::int64_t>(st.st_ino);
 
   std::string head(std::min<std::size_t>(k_head, static_cast<std::size_t>(size)), '\0');
-  if (!head.empty() && read_at(fd.fd, head.data(), head.size(), 0) != static_cast<std::int64_t>(head.size())) return out;
+  if (!head.empty() && read_at(fd.fd, head.data(), head.size(), 0) != static_cast<std::int64_t>(head.size()))
+    return out;
 
   FileState& state = out.state;
   if (known) {
     // Appended to, or rewritten? Same file, no shorter, the same first bytes and the same bytes just before
     // where the last read stopped: appended (or only touched). Anything else is read again from the start.
-    out.replaced = known->inode != inode || size < known->offset || head.compare(0, known->head.size(), known->head) != 0 ||
+    out.replaced = known->inode != inode || size < known->offset ||
+                   head.compare(0, known->head.size(), known->head) != 0 ||
                    (known->tail_hash != 0 && tail_hash_of(fd.fd, known->offset) != known->tail_hash);
     if (!out.replaced) {
       state = *known;
@@ -301,7 +304,8 @@ ReadFile FileReader::read(const std::string& path) {
       m_buffer.resize(m_buffer.size() * 2); // one line longer than the buffer: grow
     }
     const std::size_t room = m_buffer.size() - UsageLineParser::k_padding - carried;
-    const std::int64_t got = read_at(fd.fd, m_buffer.data() + carried, room, offset + static_cast<std::int64_t>(carried));
+    const std::int64_t got =
+        read_at(fd.fd, m_buffer.data() + carried, room, offset + static_cast<std::int64_t>(carried));
     if (got <= 0) break;
     out.counts.bytes += got;
     const std::size_t filled = carried + static_cast<std::size_t>(got);
@@ -412,10 +416,13 @@ std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home, std
       while (!entry.empty() && entry.back() == ' ') entry.pop_back();
       if (entry.empty()) continue;
       const fs::path dir(entry);
-      if (is_dir(dir / "projects")) candidates.push_back(dir / "projects");
-      else if (dir.filename() == "projects" && is_dir(dir)) candidates.push_back(dir);
+      if (is_dir(dir / "projects"))
+        candidates.push_back(dir / "projects");
+      else if (dir.filename() == "projects" && is_dir(dir))
+        candidates.push_back(dir);
       else if (warnings) {
-        warnings->push_back("CLAUDE_CONFIG_DIR names " + entry + ", which has no projects/ folder: no transcripts are read from it");
+        warnings->push_back("CLAUDE_CONFIG_DIR names " + entry +
+                            ", which has no projects/ folder: no transcripts are read from it");
       }
     }
   } else {
@@ -425,7 +432,8 @@ std::vector<fs::path> transcript_roots(const Env& env, const fs::path& home, std
     }
     if (candidates.empty() && warnings) {
       warnings->push_back("no Claude Code transcripts found: neither " + (xdg / "claude/projects").string() + " nor " +
-                          (home / ".claude/projects").string() + " exists (set CLAUDE_CONFIG_DIR if they live elsewhere)");
+                          (home / ".claude/projects").string() +
+                          " exists (set CLAUDE_CONFIG_DIR if they live elsewhere)");
     }
   }
   std::vector<fs::path> roots;
@@ -463,8 +471,10 @@ std::vector<fs::path> transcript_files(const std::vector<fs::path>& paths) {
   for (const auto& p : paths) {
     const fs::path absolute = absolute_path(p);
     std::error_code ec;
-    if (is_dir(absolute)) roots.push_back(walk_root(absolute));
-    else if (fs::is_regular_file(absolute, ec)) files.push_back(absolute.string());
+    if (is_dir(absolute))
+      roots.push_back(walk_root(absolute));
+    else if (fs::is_regular_file(absolute, ec))
+      files.push_back(absolute.string());
   }
   if (!roots.empty()) {
     TranscriptScan scan(std::move(roots));
@@ -491,7 +501,8 @@ TranscriptOrigin origin_of(const fs::path& file) {
       break;
     }
   }
-  std::vector<std::string> rel(parts.begin() + static_cast<std::ptrdiff_t>(first == parts.size() ? 0 : first), parts.end());
+  std::vector<std::string> rel(parts.begin() + static_cast<std::ptrdiff_t>(first == parts.size() ? 0 : first),
+                               parts.end());
   auto join = [&](std::size_t n) {
     std::string out;
     for (std::size_t i = 0; i < n; ++i) out += (i ? "/" : "") + rel[i];
@@ -515,7 +526,8 @@ TranscriptOrigin origin_of(const fs::path& file) {
     const std::string meta = read_small_file(file.parent_path() / (stem + ".meta.json"));
     const auto doc = nlohmann::json::parse(meta, nullptr, /*allow_exceptions=*/false);
     if (doc.is_object()) {
-      if (auto it = doc.find("agentType"); it != doc.end() && it->is_string()) origin.agent_type = it->get<std::string>();
+      if (auto it = doc.find("agentType"); it != doc.end() && it->is_string())
+        origin.agent_type = it->get<std::string>();
     }
     if (origin.agent_type.empty()) origin.agent_type = doc.is_object() ? "compact" : "";
   }
@@ -650,14 +662,14 @@ IngestSummary ingest_folders(UsageStore& store, const PriceTable& prices, const 
   const std::string mark = options.rebuild ? std::string() : store.scan_mark();
   TranscriptScan scan(std::move(roots), kept, mark,
                       options.rescan ? TranscriptScan::Folders::list_all : TranscriptScan::Folders::trust_kept);
-  IngestSummary summary =
-      run_ingest(store, prices, [&](const FileVisit& visit) { scan.walk(visit); }, 0, options);
+  IngestSummary summary = run_ingest(
+      store, prices, [&](const FileVisit& visit) { scan.walk(visit); }, 0, options);
   summary.files = scan.files();
   summary.folders_listed = scan.folders_listed();
   if (scan.changed() || mark.empty()) {
     // A new mark for every write: a copy of the store from before it (a backup put back) has another one.
-    const std::string fresh = std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
-                              std::to_string(::getpid());
+    const std::string fresh =
+        std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" + std::to_string(::getpid());
     if (scan.save(kept, fresh)) store.set_scan_mark(fresh); // one statement: its own transaction
   }
   return summary;

@@ -7,8 +7,8 @@
 #include "accounting/transcript.hpp"
 
 #include <array>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -22,7 +22,7 @@ class Env;
 // may be a config dir holding projects/ or the projects/ dir itself), else ${XDG_CONFIG_HOME:-~/.config}/claude
 // and ~/.claude. Only folders that exist are returned.
 std::vector<std::filesystem::path> transcript_roots(const Env& env, const std::filesystem::path& home,
-                                                   std::vector<std::string>* warnings = nullptr);
+                                                    std::vector<std::string>* warnings = nullptr);
 
 // Every *.jsonl below the given paths (a file is taken as is; a folder holding projects/ is read from there),
 // recursively, sorted by path, without duplicates.
@@ -31,32 +31,32 @@ std::vector<std::filesystem::path> transcript_files(const std::vector<std::files
 // What the path says about a transcript: project folder, session, and agent (with the type from the sibling
 // .meta.json).
 struct TranscriptOrigin {
-  std::string project;        // first folder under projects/
-  std::string session_id;     // ccusage's session of the file (extract_session_parts)
+  std::string project;         // first folder under projects/
+  std::string session_id;      // ccusage's session of the file (extract_session_parts)
   std::string session_project; // ccusage's projectPath of the file
-  std::string agent_id; // empty: the main thread
+  std::string agent_id;        // empty: the main thread
   std::string agent_type;
 };
 TranscriptOrigin origin_of(const std::filesystem::path& file);
 
 struct IngestOptions {
-  StageHistory stages;           // the stage in force per project and time (a session's own stage wins)
-  bool rebuild = false;          // forget everything first
-  bool rescan = false;           // ingest_folders: list every folder, even those whose time has not moved
+  StageHistory stages;  // the stage in force per project and time (a session's own stage wins)
+  bool rebuild = false; // forget everything first
+  bool rescan = false;  // ingest_folders: list every folder, even those whose time has not moved
   std::function<void(std::size_t done, std::size_t total, std::int64_t bytes)> progress; // total 0: unknown
 };
 
 struct IngestSummary {
-  std::size_t files = 0;          // files looked at
-  std::size_t folders_listed = 0; // ingest_folders: folders listed (new or changed since the last run)
-  std::size_t files_read = 0;     // files with new bytes
-  std::size_t files_reset = 0;    // truncated or replaced, read again from the start
-  std::int64_t bytes = 0;         // bytes read
-  std::int64_t lines = 0;         // complete lines read
-  std::int64_t usage_lines = 0;   // lines carrying usage that were counted
-  std::int64_t records_new = 0;   // new API responses
+  std::size_t files = 0;             // files looked at
+  std::size_t folders_listed = 0;    // ingest_folders: folders listed (new or changed since the last run)
+  std::size_t files_read = 0;        // files with new bytes
+  std::size_t files_reset = 0;       // truncated or replaced, read again from the start
+  std::int64_t bytes = 0;            // bytes read
+  std::int64_t lines = 0;            // complete lines read
+  std::int64_t usage_lines = 0;      // lines carrying usage that were counted
+  std::int64_t records_new = 0;      // new API responses
   std::int64_t records_replaced = 0; // a better copy of a known response
-  std::int64_t duplicates = 0;    // copies of known responses (streaming splits, resumes, replays)
+  std::int64_t duplicates = 0;       // copies of known responses (streaming splits, resumes, replays)
   std::array<std::int64_t, k_skip_reason_count> skipped{}; // by SkipReason
 };
 

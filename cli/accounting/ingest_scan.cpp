@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <string_view>
@@ -93,7 +93,9 @@ bool dir_less(std::string_view a, std::string_view b) {
   const std::size_t common = std::min(a.size(), b.size());
   const int c = a.substr(0, common).compare(b.substr(0, common));
   if (c != 0) return c < 0;
-  auto next = [&](std::string_view p) -> int { return p.size() > common ? static_cast<unsigned char>(p[common]) : '/'; };
+  auto next = [&](std::string_view p) -> int {
+    return p.size() > common ? static_cast<unsigned char>(p[common]) : '/';
+  };
   const int after_a = next(a), after_b = next(b);
   if (after_a != after_b) return after_a < after_b;
   return a.size() < b.size(); // "p/a" + "/" is a prefix of "p/a/x" + "/"
@@ -121,8 +123,8 @@ bool list_folder(const std::string& path, std::vector<std::string>& names, std::
     return false;
   }
   mtime = mtime_ns(st);
-  std::set<std::pair<dev_t, ino_t>> seen;                                  // real sub-folders (links' targets too)
-  std::vector<std::pair<std::string, std::pair<dev_t, ino_t>>> linked;     // links to folders, by target
+  std::set<std::pair<dev_t, ino_t>> seen;                              // real sub-folders (links' targets too)
+  std::vector<std::pair<std::string, std::pair<dev_t, ino_t>>> linked; // links to folders, by target
   alignas(struct dirent64) char buffer[32768];
   for (;;) {
     const ssize_t got = ::getdents64(fd, buffer, sizeof buffer);
@@ -141,17 +143,20 @@ bool list_folder(const std::string& path, std::vector<std::string>& names, std::
           linked.push_back({std::string(name), {target.st_dev, target.st_ino}});
           continue; // after the real folders
         }
-        type = S_ISREG(target.st_mode) ? DT_REG
+        type = S_ISREG(target.st_mode)                                    ? DT_REG
                : (S_ISDIR(target.st_mode) && entry->d_type == DT_UNKNOWN) ? DT_DIR
-                                                                           : DT_UNKNOWN;
+                                                                          : DT_UNKNOWN;
       }
       if (type == DT_DIR && follow_folder_links) {
         struct stat real {};
         if (::fstatat(fd, entry->d_name, &real, AT_SYMLINK_NOFOLLOW) == 0) seen.insert({real.st_dev, real.st_ino});
       }
-      if (type == DT_DIR) kinds.push_back('d');
-      else if (type == DT_REG && ends_with(name, ".jsonl")) kinds.push_back('f');
-      else continue;
+      if (type == DT_DIR)
+        kinds.push_back('d');
+      else if (type == DT_REG && ends_with(name, ".jsonl"))
+        kinds.push_back('f');
+      else
+        continue;
       names.emplace_back(name);
     }
   }
@@ -172,8 +177,8 @@ bool under(std::string_view path, std::string_view root) {
 
 // The result of one up-front stat(): a folder's time, or a file's inode, size and time.
 struct Stat {
-  std::int64_t first = 0; // folder: mtime_ns; file: inode
-  std::int64_t size = -1; // file: size; -1: no answer, or not the kind expected
+  std::int64_t first = 0;    // folder: mtime_ns; file: inode
+  std::int64_t size = -1;    // file: size; -1: no answer, or not the kind expected
   std::int64_t mtime_ns = 0; // file: its modification time
 };
 
@@ -246,7 +251,7 @@ struct TranscriptScan::Impl {
   std::vector<KeptRow> outside; // kept rows of folders outside the roots: written back as they are
   std::vector<Stat> stats;
   std::size_t files = 0, folders_listed = 0;
-  bool gone = false; // a kept folder was not found again
+  bool gone = false;        // a kept folder was not found again
   std::string changed_text; // the rows written anew: path and entries, back to back
   struct Changed {
     std::size_t dir_at, dir_size, entries_at, entries_size;
@@ -281,8 +286,8 @@ TranscriptScan::TranscriptScan(std::vector<std::string> roots, const std::filesy
     s.roots.push_back(std::move(root));
   }
   s.folders = folders;
-  s.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  s.now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (!kept.empty() && !mark.empty()) s.load(kept, mark);
   s.prestat();
 }
@@ -364,7 +369,7 @@ void TranscriptScan::Impl::prestat() {
 }
 
 void TranscriptScan::Impl::visit_folder(std::string& path, const std::function<FileReadTo(const std::string&)>& visit,
-                                       bool root) {
+                                        bool root) {
   KeptFolder* kept_folder = nullptr;
   while (next_kept < kept.size() && dir_less(kept[next_kept].row.dir, path)) ++next_kept; // gone
   if (next_kept < kept.size() && kept[next_kept].row.dir == path) {

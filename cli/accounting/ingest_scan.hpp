@@ -24,8 +24,8 @@ struct FileReadTo {
 // Each folder's listing can be kept in a file beside the store, with the folder's modification time: a folder
 // whose time has not moved is not listed again (adding, removing or renaming an entry moves it; appending to a
 // file does not). Each listed file keeps the inode, size and modification time at which it was last read to the
-// end: a file that still has all three is counted and skipped. The kept folders and files are stat()ed up front, on two threads: on
-// a store that is up to date, that is all the walk asks of the file system.
+// end: a file that still has all three is counted and skipped. The kept folders and files are stat()ed up front, on two
+// threads: on a store that is up to date, that is all the walk asks of the file system.
 //
 // The listing file is a cache: it is read with mmap, written whole to a temporary file and renamed, and used
 // only when it carries the mark the store holds (UsageStore::scan_mark), so that it can never claim more than

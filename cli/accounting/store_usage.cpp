@@ -11,18 +11,17 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
-#include <nlohmann/json.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 #include <sqlite3.h>
-#include <tuple>
 #include <sys/stat.h>
+#include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace tw {
-
 
 namespace {
 
@@ -34,14 +33,18 @@ constexpr const char* k_columns =
 constexpr int k_column_count = 29;
 
 // The session ccusage de-duplicates within when a line has no requestId: the line's own, else the file's.
-const std::string& line_session(const UsageRecord& r) { return r.line_session.empty() ? r.report_session : r.line_session; }
+const std::string& line_session(const UsageRecord& r) {
+  return r.line_session.empty() ? r.report_session : r.line_session;
+}
 
 // Text is bound without a copy: the record outlives the statement's exec().
 void bind_record(SQLite::Statement& s, const UsageRecord& r, const std::string& session_key) {
   int i = 1;
   s.bindNoCopy(i++, r.message_id);
-  if (r.has_request_id) s.bindNoCopy(i++, r.request_id);
-  else s.bind(i++);
+  if (r.has_request_id)
+    s.bindNoCopy(i++, r.request_id);
+  else
+    s.bind(i++);
   s.bindNoCopy(i++, session_key);
   s.bind(i++, static_cast<int64_t>(r.ts_ms));
   s.bindNoCopy(i++, r.project);
@@ -292,8 +295,8 @@ struct RollupKey {
 struct RollupKeyHash {
   std::size_t operator()(const RollupKey& k) const {
     std::size_t h = std::hash<std::int64_t>()(k.slot);
-    for (const std::string_view text : {k.project, k.session_id, k.report_session, k.report_project, k.model,
-                                        k.inference_geo}) {
+    for (const std::string_view text :
+         {k.project, k.session_id, k.report_session, k.report_project, k.model, k.inference_geo}) {
       h = h * 1'000'003 ^ std::hash<std::string_view>()(text);
     }
     return h * 31 + (k.exact ? 1 : 0) + (k.fast ? 2 : 0) + (k.legacy ? 4 : 0) + (k.long_context ? 8 : 0);
@@ -318,7 +321,9 @@ void insert_rollup(SQLite::Database& db, const RollupMap& sums) {
     sqlite3_stmt* st = insert.statement;
     sqlite3_reset(st);
     int i = 1;
-    auto text = [&](std::string_view t) { sqlite3_bind_text(st, i++, t.data(), static_cast<int>(t.size()), SQLITE_STATIC); };
+    auto text = [&](std::string_view t) {
+      sqlite3_bind_text(st, i++, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
+    };
     auto integer = [&](std::int64_t v) { sqlite3_bind_int64(st, i++, v); };
     integer(k.slot);
     integer(k.exact);
@@ -345,14 +350,15 @@ void sum_in_memory(SQLite::Database& db, const std::string& where) {
                  "cost_source = 1, tw_long_context(model, input_tokens + cache_5m_tokens + cache_1h_tokens + "
                  "cache_read_tokens), input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, "
                  "cache_read_tokens, web_search_requests, CASE WHEN cost_source = 1 THEN cost_usd ELSE 0 END "
-                 "FROM usage_records WHERE " + where);
+                 "FROM usage_records WHERE " +
+                     where);
   Texts intern;
   RollupMap sums;
   while (s.step(db.getHandle())) {
     const std::int64_t ts = s.integer(0);
     const RollupKey key{ts / k_rollup_slot_ms, ts % k_rollup_slot_ms == 0, s.integer(6) != 0, s.integer(8) != 0,
-                        s.integer(9) != 0, intern(s.text(1)), intern(s.text(2)), intern(s.text(3)), intern(s.text(4)),
-                        intern(s.text(5)), intern(s.text(7))};
+                        s.integer(9) != 0,     intern(s.text(1)),          intern(s.text(2)), intern(s.text(3)),
+                        intern(s.text(4)),     intern(s.text(5)),          intern(s.text(7))};
     sums[key].add(s, 1, ts, ts, 10);
   }
   insert_rollup(db, sums);
@@ -406,8 +412,8 @@ void sum_per_model(SQLite::Database& db, const std::string& where) {
   Texts intern; // models and regions
   ModelMap sums;
   while (s.step(db.getHandle())) {
-    const ModelKey key{s.integer(0),          s.integer(1) != 0,     s.integer(2) != 0, s.integer(3) != 0,
-                       s.integer(4) != 0,     intern(s.text(5)),     intern(s.text(6))};
+    const ModelKey key{s.integer(0),      s.integer(1) != 0, s.integer(2) != 0, s.integer(3) != 0,
+                       s.integer(4) != 0, intern(s.text(5)), intern(s.text(6))};
     sums[key].add(s, s.integer(7), s.integer(8), s.integer(9), 10);
   }
   insert_rollup_model(db, sums);
@@ -424,9 +430,16 @@ struct AddedSums {
 
   void add(const UsageRecord& r) {
     const bool legacy = r.cost_source == Cost::Source::legacy_cost_usd; // cost_source = 1 in k_rollup_sums
-    const RollupKey key{r.ts_ms / k_rollup_slot_ms, r.ts_ms % k_rollup_slot_ms == 0, r.usage.fast, legacy,
-                        tiers.above(r.model, r.usage.prompt_tokens()), intern(r.project), intern(r.session_id),
-                        intern(r.report_session), intern(r.report_project), intern(r.model),
+    const RollupKey key{r.ts_ms / k_rollup_slot_ms,
+                        r.ts_ms % k_rollup_slot_ms == 0,
+                        r.usage.fast,
+                        legacy,
+                        tiers.above(r.model, r.usage.prompt_tokens()),
+                        intern(r.project),
+                        intern(r.session_id),
+                        intern(r.report_session),
+                        intern(r.report_project),
+                        intern(r.model),
                         intern(r.usage.inference_geo)};
     RollupSums one;
     one.entries = 1;
@@ -639,7 +652,8 @@ namespace {
 // Drops a file's records (those matching `and_where` too) and its state; their quarter hours are re-summed.
 void drop_file_records(SQLite::Database& db, const std::string& path, const std::string& and_where) {
   SQLite::Statement dirty(db, "INSERT OR IGNORE INTO usage_rollup_dirty (slot) SELECT DISTINCT ts_ms / 900000 "
-                              "FROM usage_records WHERE file_path = ?" + and_where);
+                              "FROM usage_records WHERE file_path = ?" +
+                                  and_where);
   dirty.bind(1, path);
   dirty.exec();
   SQLite::Statement records(db, "DELETE FROM usage_records WHERE file_path = ?" + and_where);
@@ -766,10 +780,12 @@ AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
         row.file_path = q.getColumn(26).getString();
         row.line_offset = q.getColumn(27).getInt64();
         bool same;
-        if (record.has_request_id) same = row.has_request_id && row.request_id == record.request_id;
-        else same = !row.has_request_id && row_session == session_key;
-        const bool replay = !same && row_session == session_key && row.ts_ms == record.ts_ms &&
-                            (record.sidechain || row.sidechain);
+        if (record.has_request_id)
+          same = row.has_request_id && row.request_id == record.request_id;
+        else
+          same = !row.has_request_id && row_session == session_key;
+        const bool replay =
+            !same && row_session == session_key && row.ts_ms == record.ts_ms && (record.sidechain || row.sidechain);
         if (same || replay) matches.emplace_back(q.getColumn(0).getInt64(), std::move(row));
       }
       q.reset();
@@ -902,7 +918,8 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
       SQLite::Statement list(impl.db, "SELECT slot FROM usage_rollup_dirty");
       while (list.executeStep()) slots.push_back(list.getColumn(0).getInt64());
       SQLite::Statement drop(impl.db, "DELETE FROM usage_rollup WHERE slot = ?");
-      SQLite::Statement sum(impl.db, std::string(k_rollup_insert) + k_rollup_sums + "ts_ms >= ?1 AND ts_ms < ?2" + k_rollup_group);
+      SQLite::Statement sum(impl.db, std::string(k_rollup_insert) + k_rollup_sums + "ts_ms >= ?1 AND ts_ms < ?2" +
+                                         k_rollup_group);
       for (const std::int64_t slot : slots) {
         drop.reset();
         drop.bind(1, static_cast<int64_t>(slot));
@@ -914,8 +931,10 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
       }
     }
     // The sums per model of the quarter hours re-summed above follow them (those added to were added to).
-    if (!same_tiers) sum_per_model(impl.db, "1");
-    else if (dirty > 0) sum_per_model(impl.db, "slot IN (SELECT slot FROM usage_rollup_dirty)");
+    if (!same_tiers)
+      sum_per_model(impl.db, "1");
+    else if (dirty > 0)
+      sum_per_model(impl.db, "slot IN (SELECT slot FROM usage_rollup_dirty)");
     impl.db.exec("DELETE FROM usage_rollup_dirty");
     SQLite::Statement save(impl.db, "INSERT INTO usage_settings (key, value) VALUES ('rollup_tiers', ?) "
                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
@@ -938,15 +957,16 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
     }
     usable.reset();
     // Without sessions or a project to tell apart, the sums per model alone do (half the rows).
-    const char* table = sessions || !filter.project.empty() || !filter.session_prefix.empty() ? "usage_rollup"
-                                                                                               : "usage_rollup_model";
+    const char* table =
+        sessions || !filter.project.empty() || !filter.session_prefix.empty() ? "usage_rollup" : "usage_rollup_model";
     if (rows_hint) {
       *rows_hint = static_cast<std::size_t>(db.execAndGet(std::string("SELECT COUNT(*) FROM ") + table).getInt64());
     }
-    std::string sql = std::string("SELECT first_ms, last_ms, entries, model, fast, inference_geo, legacy, long_context, "
-                                  "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
-                                  "web_search_requests, legacy_cost_usd") +
-                      (sessions ? ", report_session, report_project" : "") + " FROM " + table + " WHERE 1=1";
+    std::string sql =
+        std::string("SELECT first_ms, last_ms, entries, model, fast, inference_geo, legacy, long_context, "
+                    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, "
+                    "web_search_requests, legacy_cost_usd") +
+        (sessions ? ", report_session, report_project" : "") + " FROM " + table + " WHERE 1=1";
     sql += filter_conditions(filter, "first_ms");
     RawStatement s(db.getHandle(), sql);
     s.bind(filter);
@@ -1009,7 +1029,7 @@ struct IngestLookups::Impl {
   SQLite::Database db;
   SQLite::Statement command;
   std::optional<SQLite::Statement> session_stage; // prepared at the first look-up
-  std::optional<SQLite::Statement> file_state; // prepared at the first look-up
+  std::optional<SQLite::Statement> file_state;    // prepared at the first look-up
   explicit Impl(const std::filesystem::path& p)
       : db(p.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX, 10000),
         // The events table's natural key (session_id, event_type, natural_key) makes this one index probe.

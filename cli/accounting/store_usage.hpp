@@ -2,8 +2,8 @@
 // file's read state, skipped-line counts and the stage label. A connection of its own on the store's file.
 #pragma once
 
-#include "base/clock.hpp"
 #include "accounting/pricing.hpp"
+#include "base/clock.hpp"
 #include "store/stages.hpp"
 
 #include <array>
@@ -26,14 +26,14 @@ struct UsageRecord {
   std::string request_id;
   bool has_request_id = false;
   EpochMs ts_ms = 0;
-  std::string project;      // the projects/<key> folder name
-  std::string session_id;   // the true session: the line's sessionId, else the file's session folder or name
-  std::string line_session; // the line's sessionId (empty when absent): scopes duplicates without a requestId
+  std::string project;        // the projects/<key> folder name
+  std::string session_id;     // the true session: the line's sessionId, else the file's session folder or name
+  std::string line_session;   // the line's sessionId (empty when absent): scopes duplicates without a requestId
   std::string report_session; // ccusage's session-report key: the file's session per its path rules
   std::string report_project; // ccusage's projectPath that goes with report_session
-  std::string agent_id;     // empty = main thread
+  std::string agent_id;       // empty = main thread
   std::string agent_type;
-  std::string model;        // as written; "<synthetic>" is never shown as a model
+  std::string model; // as written; "<synthetic>" is never shown as a model
   bool sidechain = false;
   bool has_speed = false;
   TokenUsage usage;
@@ -52,12 +52,12 @@ struct FileState {
   std::string path;
   std::int64_t inode = 0;
   std::int64_t offset = 0;
-  std::string head; // the file's first bytes (up to 64), to notice a replaced file
+  std::string head;           // the file's first bytes (up to 64), to notice a replaced file
   std::int64_t mtime_ns = 0;  // the modification time when read to offset (0: not known, a store before it)
   std::int64_t tail_hash = 0; // a hash of the bytes just before offset (0: not known), to notice a rewrite
-  std::string prompt_id; // promptId of the nearest preceding user line
-  std::string command;   // that prompt's slash command
-  std::string skill;     // the skill span open at `offset`
+  std::string prompt_id;      // promptId of the nearest preceding user line
+  std::string command;        // that prompt's slash command
+  std::string skill;          // the skill span open at `offset`
   std::int64_t lines = 0;
   std::int64_t records = 0;
 };
@@ -74,8 +74,8 @@ struct RollupRow {
   EpochMs first_ms = 0, last_ms = 0;
   std::int64_t entries = 0;
   std::string_view report_session, report_project, model, inference_geo;
-  TokenUsage usage;       // summed; fast and inference_geo are part of the key (usage.inference_geo stays empty)
-  bool legacy = false;    // costed by the lines' costUSD: legacy_cost_usd is their sum
+  TokenUsage usage;          // summed; fast and inference_geo are part of the key (usage.inference_geo stays empty)
+  bool legacy = false;       // costed by the lines' costUSD: legacy_cost_usd is their sum
   bool long_context = false; // every record's prompt exceeded its model's long-context tier
   double legacy_cost_usd = 0;
 };
@@ -89,10 +89,9 @@ struct RecordFilter {
   std::optional<EpochMs> until_ms; // exclusive
   std::string project;             // exact folder name, or a substring of it
   std::string session_prefix;
-  bool light = false;       // leave out message/request ids, prompt id and file position (reports)
-  bool attribution = true;  // with light: also project, session, agent, command, skill and stage
+  bool light = false;      // leave out message/request ids, prompt id and file position (reports)
+  bool attribution = true; // with light: also project, session, agent, command, skill and stage
 };
-
 
 class UsageStore {
 public:
@@ -105,7 +104,7 @@ public:
   UsageStore& operator=(UsageStore&&) noexcept;
   ~UsageStore();
 
-  void begin();  // BEGIN IMMEDIATE
+  void begin(); // BEGIN IMMEDIATE
   void commit();
   void rollback() noexcept;
 

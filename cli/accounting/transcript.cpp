@@ -29,8 +29,8 @@ struct Marker {
   std::size_t probe_a, probe_b; // offsets in text
 };
 
-constexpr Marker k_usage_marker{R"("usage":{)", 1, 8};                         // u ... {
-constexpr Marker k_prompt_marker{R"("promptId":")", 7, 10};                    // I .. :
+constexpr Marker k_usage_marker{R"("usage":{)", 1, 8};                             // u ... {
+constexpr Marker k_prompt_marker{R"("promptId":")", 7, 10};                        // I .. :
 constexpr Marker k_stop_summary_marker{R"("subtype":"stop_hook_summary")", 4, 14}; // t ... p
 
 #if defined(__x86_64__)
@@ -44,7 +44,8 @@ __attribute__((target("avx2"))) std::size_t find_marker_avx2(std::string_view li
   for (; at + 32 <= last + 1; at += 32) { // both loads end within the line
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + m.probe_a));
     const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + m.probe_b));
-    auto hits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(x, a), _mm256_cmpeq_epi8(y, b))));
+    auto hits =
+        static_cast<unsigned>(_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(x, a), _mm256_cmpeq_epi8(y, b))));
     for (; hits != 0; hits &= hits - 1) {
       const std::size_t start = at + static_cast<std::size_t>(__builtin_ctz(hits));
       if (std::memcmp(data + start, m.text.data(), size) == 0) return start;
@@ -68,9 +69,16 @@ std::size_t find(std::string_view line, const Marker& m) {
 
 // Fields ccusage refuses to see as null anywhere in a usage line (its has_unsupported_null_field).
 bool is_non_nullable(std::string_view field) {
-  static constexpr std::string_view k_fields[] = {"id",      "cwd",       "model",     "speed",
-                                                  "costUSD", "version",   "sessionId", "requestId",
-                                                  "isApiErrorMessage", "cache_read_input_tokens",
+  static constexpr std::string_view k_fields[] = {"id",
+                                                  "cwd",
+                                                  "model",
+                                                  "speed",
+                                                  "costUSD",
+                                                  "version",
+                                                  "sessionId",
+                                                  "requestId",
+                                                  "isApiErrorMessage",
+                                                  "cache_read_input_tokens",
                                                   "cache_creation_input_tokens"};
   for (auto f : k_fields) {
     if (f == field) return true;
@@ -228,7 +236,7 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
   std::uint64_t input = 0, output = 0;
   if (usage["input_tokens"].get_uint64().get(input) || usage["output_tokens"].get_uint64().get(output)) {
     reason = usage["input_tokens"].error() || usage["output_tokens"].error() ? SkipReason::missing_field
-                                                                              : SkipReason::bad_value;
+                                                                             : SkipReason::bad_value;
     return std::nullopt;
   }
   reason = SkipReason::bad_value;
@@ -244,10 +252,10 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
   } else {
     out.usage.cache_write_5m = cache_creation;
   }
-  for (const std::int64_t count : {static_cast<std::int64_t>(std::min<std::uint64_t>(input, INT64_MAX)),
-                                    static_cast<std::int64_t>(std::min<std::uint64_t>(output, INT64_MAX)),
-                                    cache_creation, out.usage.cache_read, out.usage.cache_write_5m,
-                                    out.usage.cache_write_1h}) {
+  for (const std::int64_t count :
+       {static_cast<std::int64_t>(std::min<std::uint64_t>(input, INT64_MAX)),
+        static_cast<std::int64_t>(std::min<std::uint64_t>(output, INT64_MAX)), cache_creation, out.usage.cache_read,
+        out.usage.cache_write_5m, out.usage.cache_write_1h}) {
     if (count < 0 || count > k_max_plausible_count) {
       reason = SkipReason::implausible_count;
       return std::nullopt;
@@ -287,9 +295,12 @@ std::optional<UsageLine> UsageLineParser::parse(std::string_view line, SkipReaso
     if (cost.get_double().get(value)) {
       std::int64_t integer = 0;
       std::uint64_t unsigned_integer = 0;
-      if (!cost.get_int64().get(integer)) value = static_cast<double>(integer);
-      else if (!cost.get_uint64().get(unsigned_integer)) value = static_cast<double>(unsigned_integer);
-      else return std::nullopt;
+      if (!cost.get_int64().get(integer))
+        value = static_cast<double>(integer);
+      else if (!cost.get_uint64().get(unsigned_integer))
+        value = static_cast<double>(unsigned_integer);
+      else
+        return std::nullopt;
     }
     out.legacy_cost_usd = value;
   }

@@ -2,13 +2,12 @@
 // assistant line (parsed with simdjson, only for the lines that carry "usage"). Built into tw only.
 #pragma once
 
-#include <cstdint>
-
-#include "base/clock.hpp"
 #include "accounting/pricing.hpp"
+#include "base/clock.hpp"
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,16 +37,16 @@ LineKind classify_line(std::string_view line, std::string_view& prompt_id);
 // A usage line, parsed. Only what accounting and attribution need.
 struct UsageLine {
   EpochMs ts_ms = 0;
-  std::string message_id;   // empty when absent
-  std::string request_id;   // empty when absent
+  std::string message_id; // empty when absent
+  std::string request_id; // empty when absent
   bool has_request_id = false;
-  std::string model;        // "<synthetic>" kept as is; the report leaves it out of model lists
-  std::string session_id;   // the line's sessionId (may be empty)
-  std::string agent_id;     // the line's agentId (subagent files)
+  std::string model;      // "<synthetic>" kept as is; the report leaves it out of model lists
+  std::string session_id; // the line's sessionId (may be empty)
+  std::string agent_id;   // the line's agentId (subagent files)
   bool sidechain = false;
-  bool has_speed = false;   // usage.speed present (ccusage prefers such a duplicate on ties)
+  bool has_speed = false; // usage.speed present (ccusage prefers such a duplicate on ties)
   TokenUsage usage;
-  std::optional<double> legacy_cost_usd; // costUSD
+  std::optional<double> legacy_cost_usd;   // costUSD
   std::optional<std::string> skill_called; // a Skill tool_use in this line's content: the skill's name
 };
 

@@ -1,8 +1,8 @@
 // inotify watches on the transcript folders, and the fresh mark the watchdog leaves beside the store.
 #include "accounting/transcript_watch.hpp"
 
-#include "process/daemon_launch.hpp"
 #include "base/paths.hpp"
+#include "process/daemon_launch.hpp"
 
 #include <cerrno>
 #include <climits>
@@ -22,9 +22,7 @@ namespace {
 constexpr std::uint32_t k_mask = IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
-bool is_transcript(std::string_view name) {
-  return name.size() > 6 && name.substr(name.size() - 6) == ".jsonl";
-}
+bool is_transcript(std::string_view name) { return name.size() > 6 && name.substr(name.size() - 6) == ".jsonl"; }
 
 std::string roots_text(const std::vector<fs::path>& roots) {
   std::string text;
@@ -51,7 +49,8 @@ void TranscriptWatch::watch_tree(const fs::path& top) {
     const fs::path folder = pending.back();
     pending.pop_back();
     struct stat st {};
-    if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !seen.insert({st.st_dev, st.st_ino}).second) continue;
+    if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !seen.insert({st.st_dev, st.st_ino}).second)
+      continue;
     const int wd = ::inotify_add_watch(m_fd, folder.c_str(), k_mask);
     if (wd < 0) {
       m_complete = false; // ENOSPC: the user's fs.inotify.max_user_watches
@@ -91,7 +90,8 @@ bool TranscriptWatch::drain() {
       if (event->mask & IN_ISDIR) {
         changed = true;
         if (event->mask & (IN_CREATE | IN_MOVED_TO)) {
-          if (auto folder = m_folders.find(event->wd); folder != m_folders.end()) watch_tree(folder->second / std::string(name));
+          if (auto folder = m_folders.find(event->wd); folder != m_folders.end())
+            watch_tree(folder->second / std::string(name));
         }
         continue;
       }

@@ -14,7 +14,8 @@ void add_backup_command(CLI::App& app, CliContext& ctx) {
   command->add_option("file", *file, "The new file (never overwritten)")->required();
   command->callback([&ctx, file] {
     Store* store = ctx.existing_store();
-    if (store == nullptr) throw Error(ErrorKind::bad_input, "no database at " + ctx.db_path().string() + ": nothing to back up");
+    if (store == nullptr)
+      throw Error(ErrorKind::bad_input, "no database at " + ctx.db_path().string() + ": nothing to back up");
     const std::filesystem::path target = std::filesystem::absolute(*file);
     store->backup_to(target);
     std::error_code ec;

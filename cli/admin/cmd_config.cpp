@@ -20,10 +20,11 @@ void add_config_command(CLI::App& app, CliContext& ctx) {
       out["database"] = ctx.db_path().string();
       out["problems"] = nlohmann::ordered_json::array();
       for (const auto& problem : loaded.problems) {
-        out["problems"].push_back({{"severity", problem.severity == ConfigProblem::Severity::error ? "error" : "warning"},
-                                   {"file", problem.file},
-                                   {"key", problem.key},
-                                   {"message", problem.message}});
+        out["problems"].push_back(
+            {{"severity", problem.severity == ConfigProblem::Severity::error ? "error" : "warning"},
+             {"file", problem.file},
+             {"key", problem.key},
+             {"message", problem.message}});
       }
       out["ok"] = !loaded.has_errors();
       ctx.out << out.dump(2) << "\n";

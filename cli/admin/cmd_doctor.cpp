@@ -1,18 +1,18 @@
 // tw doctor: is tokenwarden installed, wired once, recording, and healthy? Each problem with its exact fix.
 #include "app/cli_context.hpp"
-#include "settings/settings_files.hpp"
 #include "app/subprocess.hpp"
 #include "base/error.hpp"
 #include "process/error_log.hpp"
+#include "settings/settings_files.hpp"
 #include "settings/settings_merge.hpp"
 
-#include <nlohmann/json.hpp>
-#include <set>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -26,8 +26,8 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr const char* k_hooks[] = {"tw-pre-spawn", "tw-post-task", "tw-command-start",
-                                   "tw-command-end", "tw-stop", "tw-statusline"};
+constexpr const char* k_hooks[] = {"tw-pre-spawn",   "tw-post-task", "tw-command-start",
+                                   "tw-command-end", "tw-stop",      "tw-statusline"};
 
 enum class Status { ok, info, warning, error };
 
@@ -64,7 +64,8 @@ struct DoctorOptions {
 class Doctor {
 public:
   Doctor(CliContext& ctx, const DoctorOptions& options)
-      : m_ctx(ctx), m_repo(options.repo.empty() ? ctx.paths.project_dir : fs::absolute(options.repo).lexically_normal()),
+      : m_ctx(ctx),
+        m_repo(options.repo.empty() ? ctx.paths.project_dir : fs::absolute(options.repo).lexically_normal()),
         m_bin(options.bin_dir.empty() ? self_bin_dir() : fs::absolute(options.bin_dir).lexically_normal()) {
     if (!m_repo.has_filename() && m_repo != m_repo.root_path()) m_repo = m_repo.parent_path();
   }
@@ -121,7 +122,9 @@ public:
     for (const auto& place : m_places) {
       Json events = Json::object();
       for (const auto& hook : place.scan.hooks) events[hook.event].push_back(hook.binary);
-      doc["wired"].push_back({{"scope", place.kind}, {"file", place.file.string()}, {"events", events},
+      doc["wired"].push_back({{"scope", place.kind},
+                              {"file", place.file.string()},
+                              {"events", events},
                               {"statusline", place.scan.statusline_ours}});
     }
     doc["last_events"] = m_last_events;
@@ -153,7 +156,8 @@ private:
       const auto run = run_process({path.string(), "--version"}, "", {}, 5000);
       if (run.exit_code != 0 || run.out.rfind(hook, 0) != 0) {
         add(section, Status::error,
-            std::string(hook) + " does not run (" + (run.start_error.empty() ? "exit " + std::to_string(run.exit_code) : run.start_error) + ")",
+            std::string(hook) + " does not run (" +
+                (run.start_error.empty() ? "exit " + std::to_string(run.exit_code) : run.start_error) + ")",
             install_fix());
         continue;
       }
@@ -172,7 +176,8 @@ private:
       start = end + 1;
     }
     if (!on_path) {
-      add(section, Status::warning, m_bin.string() + " is not on PATH (hooks use absolute paths; only typing tw needs it)",
+      add(section, Status::warning,
+          m_bin.string() + " is not on PATH (hooks use absolute paths; only typing tw needs it)",
           "echo \"export PATH=" + shell_quote(m_bin.string()) + ":\\$PATH\" >> ~/.bashrc");
     }
   }
@@ -225,8 +230,9 @@ private:
       for (const auto& entry : scan.missing) missing += "\n        " + entry;
       add(section, Status::error, kind + ": " + file.string() + ": incomplete wiring, missing:" + missing, fix);
     } else {
-      add(section, Status::ok, kind + ": " + file.string() + ": " + std::to_string(scan.hooks.size()) + " hooks on " +
-                                   std::to_string(events.size()) + " events\n        (" + listed + ")");
+      add(section, Status::ok,
+          kind + ": " + file.string() + ": " + std::to_string(scan.hooks.size()) + " hooks on " +
+              std::to_string(events.size()) + " events\n        (" + listed + ")");
     }
     if (kind == "plugin") return;
     for (const auto& hook : scan.hooks) {
@@ -267,7 +273,8 @@ private:
         bool is_enabled = false;
         for (const auto& key : enabled) is_enabled = is_enabled || key == name || key.rfind(name + "@", 0) == 0;
         if (!is_enabled) {
-          add("wiring", Status::info, "plugin " + name + " (" + plugin_root.string() + ") is installed but not enabled");
+          add("wiring", Status::info,
+              "plugin " + name + " (" + plugin_root.string() + ") is installed but not enabled");
           continue;
         }
         seen.insert(name);
@@ -363,7 +370,8 @@ private:
         return;
       }
       fs::path existing = dir;
-      while (!existing.empty() && !fs::exists(existing, ec) && existing != existing.parent_path()) existing = existing.parent_path();
+      while (!existing.empty() && !fs::exists(existing, ec) && existing != existing.parent_path())
+        existing = existing.parent_path();
       if (::access(existing.c_str(), W_OK) != 0) {
         add(section, Status::error, existing.string() + " is not writable: the hooks cannot create the database",
             "chmod u+w " + shell_quote(existing.string()));
@@ -404,14 +412,15 @@ private:
       for (const char* hook : k_hooks) {
         auto it = std::find_if(last.begin(), last.end(), [&](const auto& row) { return row.first == hook; });
         if (it == last.end()) {
-          if (std::string(hook) != "tw-stop" && std::string(hook) != "tw-statusline" && std::string(hook) != "tw-pre-spawn") {
+          if (std::string(hook) != "tw-stop" && std::string(hook) != "tw-statusline" &&
+              std::string(hook) != "tw-pre-spawn") {
             add("last event recorded", Status::info, std::string(hook) + ": none yet");
           }
           continue;
         }
         m_last_events[hook] = format_iso_utc(it->second);
-        add("last event recorded", Status::info, std::string(hook) + ": " + format_iso_utc(it->second) + " (" +
-                                                     ago(now - it->second) + ")");
+        add("last event recorded", Status::info,
+            std::string(hook) + ": " + format_iso_utc(it->second) + " (" + ago(now - it->second) + ")");
       }
     } catch (const Error& e) {
       const std::string what = e.what();
@@ -420,19 +429,22 @@ private:
         // Busy, not broken: nothing to repair, and moving it aside would start an empty store.
         const auto holder = lock_holder();
         add(section, Status::warning,
-            "locked" + (holder ? " by PID " + std::to_string(holder->first) + " (" + holder->second + ")" : std::string()) +
+            "locked" +
+                (holder ? " by PID " + std::to_string(holder->first) + " (" + holder->second + ")" : std::string()) +
                 ": hooks wait for it (3-8 s) and then log the event they could not write",
-            holder ? "let it finish, or stop it if it hangs: kill " + std::to_string(holder->first)
-                   : std::string("let the other process finish (fuser -v ") + shell_quote(m_db.string()) + " names it)");
+            holder
+                ? "let it finish, or stop it if it hangs: kill " + std::to_string(holder->first)
+                : std::string("let the other process finish (fuser -v ") + shell_quote(m_db.string()) + " names it)");
         return;
       }
       const std::string files = shell_quote(m_db.string()) + " " + shell_quote(m_db.string() + "-wal") + " " +
                                 shell_quote(m_db.string() + "-shm");
       add(section, Status::error, "cannot open: " + what,
           "keep the three files together (the -wal holds the latest events): mkdir -p " +
-              shell_quote((dir / "broken").string()) + " && mv " + files + " " + shell_quote((dir / "broken").string()) +
-              "/ ; then sqlite3 " + shell_quote((dir / "broken" / m_db.filename()).string()) +
-              " .recover | sqlite3 " + shell_quote(m_db.string()) + "   (the next hook event would otherwise start an empty store)");
+              shell_quote((dir / "broken").string()) + " && mv " + files + " " +
+              shell_quote((dir / "broken").string()) + "/ ; then sqlite3 " +
+              shell_quote((dir / "broken" / m_db.filename()).string()) + " .recover | sqlite3 " +
+              shell_quote(m_db.string()) + "   (the next hook event would otherwise start an empty store)");
     }
   }
 
@@ -526,8 +538,8 @@ private:
     const fs::path project_config = m_repo / ".tokenwarden.json";
     const Config config = load_config_files(m_ctx.paths.user_config, project_config);
     if (config.problems.empty()) {
-      add("config", Status::ok, m_ctx.paths.user_config.string() + " and " + project_config.string() +
-                                    ": valid (or absent: defaults)");
+      add("config", Status::ok,
+          m_ctx.paths.user_config.string() + " and " + project_config.string() + ": valid (or absent: defaults)");
       return;
     }
     for (const auto& problem : config.problems) {
@@ -554,13 +566,16 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
   auto* command = app.add_subcommand("doctor", "Check the installation, the wiring, the database and the config");
   auto options = std::make_shared<DoctorOptions>();
   command->add_flag("--json", options->json, "Machine-readable output");
-  command->add_option("--repo", options->repo, "The repository to check the wiring of (default: the current directory)");
+  command->add_option("--repo", options->repo,
+                      "The repository to check the wiring of (default: the current directory)");
   command->add_option("--bin-dir", options->bin_dir, "Where the tw-* binaries should be (default: beside tw)");
   command->callback([&ctx, options] {
     Doctor doctor(ctx, *options);
     doctor.run();
-    if (options->json) doctor.print_json(ctx.out);
-    else doctor.print_text(ctx.out);
+    if (options->json)
+      doctor.print_json(ctx.out);
+    else
+      doctor.print_text(ctx.out);
     ctx.exit_code = doctor.exit_code();
   });
 }

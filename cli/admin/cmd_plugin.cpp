@@ -1,7 +1,7 @@
 // tw plugin build DIR: tokenwarden as a Claude Code plugin (manifest, hooks/hooks.json, bin/ with the binaries).
 #include "app/cli_context.hpp"
-#include "settings/settings_files.hpp"
 #include "base/error.hpp"
+#include "settings/settings_files.hpp"
 #include "settings/settings_merge.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,21 +34,27 @@ std::string manifest() {
 std::string readme(const fs::path& dir) {
   const std::string statusline = (dir / "bin" / "tw-statusline").string();
   return "# tokenwarden as a Claude Code plugin\n\n"
-         "Built by `tw plugin build` (tokenwarden " TW_VERSION "). `hooks/hooks.json` wires the same events and matchers as\n"
+         "Built by `tw plugin build` (tokenwarden " TW_VERSION
+         "). `hooks/hooks.json` wires the same events and matchers as\n"
          "`tw settings install`, running `${CLAUDE_PLUGIN_ROOT}/bin/tw-*`.\n\n"
-         "Use it for one session: `claude --plugin-dir " + shell_quote(dir.string()) + "`,\n"
+         "Use it for one session: `claude --plugin-dir " +
+         shell_quote(dir.string()) +
+         "`,\n"
          "or list this directory in a plugin marketplace and `claude plugin install tokenwarden@<marketplace>`.\n\n"
          "Wire tokenwarden in ONE place only: a plugin plus `tw settings install` runs every hook twice (tw doctor\n"
          "reports it). Remove settings wiring with `tw settings uninstall --scope local|project|user`.\n\n"
          "## The statusline: one setting you add yourself\n\n"
          "A plugin cannot set `statusLine`. Add it to `~/.claude/settings.json` (or a project's settings):\n\n"
          "```json\n"
-         "{ \"statusLine\": { \"type\": \"command\", \"command\": " + nlohmann::json(shell_quote(statusline)).dump() +
+         "{ \"statusLine\": { \"type\": \"command\", \"command\": " +
+         nlohmann::json(shell_quote(statusline)).dump() +
          ", \"padding\": 0 } }\n"
          "```\n\n"
          "or let tw do it (statusLine only, no hooks, keeps your other settings):\n\n"
          "```sh\n"
-         "tw settings install --scope user --statusline-only --bin-dir " + shell_quote((dir / "bin").string()) + "\n"
+         "tw settings install --scope user --statusline-only --bin-dir " +
+         shell_quote((dir / "bin").string()) +
+         "\n"
          "```\n";
 }
 
@@ -56,8 +62,10 @@ void copy_binary(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
   if (ec) throw Error(ErrorKind::io, "cannot copy " + from.string() + " to " + to.string() + ": " + ec.message());
-  fs::permissions(to, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
-                          fs::perms::others_exec, ec);
+  fs::permissions(to,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                      fs::perms::others_exec,
+                  ec);
 }
 
 void build_plugin(CliContext& ctx, const PluginOptions& options) {
@@ -76,11 +84,12 @@ void build_plugin(CliContext& ctx, const PluginOptions& options) {
                                                 "(or pass --force to write into it)");
     }
   }
-  const char* binaries[] = {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end",
-                            "tw-stop",      "tw-statusline", "tw"};
+  const char* binaries[] = {
+      "tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline", "tw"};
   for (const char* name : binaries) {
     if (!fs::exists(bin / name, ec)) {
-      throw Error(ErrorKind::io, (bin / name).string() + " is missing: build or install tokenwarden first, or pass --bin-dir");
+      throw Error(ErrorKind::io,
+                  (bin / name).string() + " is missing: build or install tokenwarden first, or pass --bin-dir");
     }
   }
   fs::create_directories(dir / ".claude-plugin", ec);
@@ -92,7 +101,8 @@ void build_plugin(CliContext& ctx, const PluginOptions& options) {
   for (const char* name : binaries) copy_binary(bin / name, dir / "bin" / name);
   write_file_atomically(dir / "README.md", readme(dir), 0644);
   ctx.out << "built the tokenwarden plugin in " << dir.string() << "\n"
-          << "  .claude-plugin/plugin.json, hooks/hooks.json (${CLAUDE_PLUGIN_ROOT}/bin/tw-*), bin/ (7 binaries), README.md\n"
+          << "  .claude-plugin/plugin.json, hooks/hooks.json (${CLAUDE_PLUGIN_ROOT}/bin/tw-*), bin/ (7 binaries), "
+             "README.md\n"
           << "try it: claude --plugin-dir " << shell_quote(dir.string()) << "\n"
           << "statusline (a plugin cannot set it): tw settings install --scope user --statusline-only --bin-dir "
           << shell_quote((dir / "bin").string()) << "\n"

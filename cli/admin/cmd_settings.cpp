@@ -1,7 +1,7 @@
 // tw settings install | uninstall | print: wire tokenwarden's hooks and statusline into a Claude Code settings file.
 #include "app/cli_context.hpp"
-#include "settings/settings_files.hpp"
 #include "base/error.hpp"
+#include "settings/settings_files.hpp"
 #include "settings/settings_merge.hpp"
 
 #include <cstdlib>
@@ -112,8 +112,8 @@ void apply(CliContext& ctx, const SettingsOptions& options, const fs::path& file
     const std::string keep = pre_wiring_text(*before, old_backup);
     if (keep != old_backup) {
       write_file_atomically(backup, keep, 0600);
-      ctx.out << (old_backup ? "kept what this install replaces in " : "backed up the original to ")
-              << backup.string() << "\n";
+      ctx.out << (old_backup ? "kept what this install replaces in " : "backed up the original to ") << backup.string()
+              << "\n";
     }
   }
   write_file_atomically(file, result.text, 0666);
@@ -149,7 +149,8 @@ void install(CliContext& ctx, const SettingsOptions& options) {
 
 void uninstall(CliContext& ctx, const SettingsOptions& options) {
   const Target target = resolve_target(options, ctx);
-  ctx.out << "tokenwarden settings uninstall: " << target.file.string() << " (scope " << to_string(target.scope) << ")\n";
+  ctx.out << "tokenwarden settings uninstall: " << target.file.string() << " (scope " << to_string(target.scope)
+          << ")\n";
   const auto before = read_text_file(target.file);
   if (!before) {
     ctx.out << "no such file: nothing to remove\n";
@@ -157,9 +158,8 @@ void uninstall(CliContext& ctx, const SettingsOptions& options) {
   }
   const fs::path backup = backup_path_for(write_target(target.file));
   const std::optional<std::string> backup_text = read_backup(backup);
-  const MergeResult result = merge_file(target.file, [&] {
-    return backup_text ? uninstall_wiring(*before, *backup_text) : uninstall_wiring(*before);
-  });
+  const MergeResult result = merge_file(
+      target.file, [&] { return backup_text ? uninstall_wiring(*before, *backup_text) : uninstall_wiring(*before); });
   print_notes(ctx, result);
   if (!result.changed) {
     ctx.out << "tokenwarden is not wired there: left unchanged\n";
@@ -229,8 +229,10 @@ void write_project_config(CliContext& ctx, const SettingsOptions& options) {
 }
 
 void add_common_options(CLI::App* command, SettingsOptions& options) {
-  command->add_option("--scope", options.scope, "local (default): <repo>/.claude/settings.local.json; project: "
-                                                "<repo>/.claude/settings.json (shared); user: ~/.claude/settings.json")
+  command
+      ->add_option("--scope", options.scope,
+                   "local (default): <repo>/.claude/settings.local.json; project: "
+                   "<repo>/.claude/settings.json (shared); user: ~/.claude/settings.json")
       ->check(CLI::IsMember({"local", "project", "user"}));
   command->add_option("--repo", options.repo, "The repository (default: the current directory)");
   command->add_option("--file", options.file, "An explicit settings file instead of the scope's");
@@ -247,8 +249,9 @@ void add_settings_command(CLI::App& app, CliContext& ctx) {
   auto* install_command = settings->add_subcommand("install", "Add tokenwarden's hooks and statusLine (idempotent)");
   add_common_options(install_command, *options);
   install_command->add_option("--bin-dir", options->bin_dir, "Where the tw-* binaries are (default: beside tw)");
-  install_command->add_option("--statusline", options->statusline,
-                              "keep (default): keep a statusLine that is not ours; replace: use tokenwarden's")
+  install_command
+      ->add_option("--statusline", options->statusline,
+                   "keep (default): keep a statusLine that is not ours; replace: use tokenwarden's")
       ->check(CLI::IsMember({"keep", "replace"}));
   install_command->add_flag("--statusline-only", options->statusline_only,
                             "Only the statusLine, no hooks (when the hooks come from the tokenwarden plugin)");

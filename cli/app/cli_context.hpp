@@ -2,9 +2,9 @@
 #pragma once
 
 #include "base/clock.hpp"
-#include "config/config.hpp"
 #include "base/env.hpp"
 #include "base/paths.hpp"
+#include "config/config.hpp"
 #include "store/store.hpp"
 
 #include <CLI/CLI.hpp>

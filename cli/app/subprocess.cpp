@@ -49,7 +49,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
   int err_pipe[2] = {-1, -1};
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     result.start_error = std::string("pipe: ") + std::strerror(errno);
-    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) close_quietly(*fd);
+    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]})
+      close_quietly(*fd);
     return result;
   }
   // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
@@ -64,7 +65,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
   const pid_t pid = ::fork();
   if (pid < 0) {
     result.start_error = std::string("fork: ") + std::strerror(errno);
-    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) close_quietly(*fd);
+    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]})
+      close_quietly(*fd);
     return result;
   }
   if (pid == 0) {
@@ -86,7 +88,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
   std::size_t sent = 0;
   if (input.empty()) close_quietly(in_pipe[1]);
   while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
       ::kill(pid, SIGKILL);
@@ -123,8 +126,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    result.exit_code = 128 + WTERMSIG(status);
   return result;
 }
 

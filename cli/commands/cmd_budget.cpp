@@ -1,9 +1,9 @@
 // tw budget [--json] [--no-color] [--session ID]: every budget's bar, spend, limit and reset, and the quota
 // state; tw override --minutes N --reason TEXT | --clear: the emergency override of every gate.
-#include "guard/budgets.hpp"
 #include "app/cli_context.hpp"
-#include "guard/guard.hpp"
 #include "config/quota_settings.hpp"
+#include "guard/budgets.hpp"
+#include "guard/guard.hpp"
 #include "quota/render.hpp"
 #include "store/store_quota.hpp"
 
@@ -76,7 +76,8 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
       BudgetBook book(*store, config, now, five_hour);
       for (const Budget& b : config.budgets) statuses.push_back(book.status(b, session));
     } else {
-      for (const Budget& b : config.budgets) statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
+      for (const Budget& b : config.budgets)
+        statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
     }
     const QuotaStanding standing = guard ? guard->quota_standing_at(now, quota) : QuotaStanding{};
     const QuotaLevel quota_level = standing.level;
@@ -85,18 +86,19 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     if (options->json) {
       nlohmann::json out = {{"budgets", nlohmann::json::array()}};
       for (const BudgetStatus& s : statuses) {
-        nlohmann::json item = {{"name", s.budget.name},
-                               {"window", std::string(to_string(s.budget.window))},
-                               {"unit", std::string(to_string(s.budget.unit))},
-                               {"spent", s.spent},
-                               {"limit", s.budget.limit},
-                               {"percent", s.percent},
-                               {"level", std::string(to_string(s.level))},
-                               {"enforcement", std::string(to_string(s.budget.enforcement))},
-                               {"stop_running", s.budget.stop_running},
-                               {"warn_at", s.budget.warn_at},
-                               {"block_at", s.budget.block_at},
-                               {"resets_at", s.resets_ms ? nlohmann::json(format_iso_utc(*s.resets_ms)) : nlohmann::json()}};
+        nlohmann::json item = {
+            {"name", s.budget.name},
+            {"window", std::string(to_string(s.budget.window))},
+            {"unit", std::string(to_string(s.budget.unit))},
+            {"spent", s.spent},
+            {"limit", s.budget.limit},
+            {"percent", s.percent},
+            {"level", std::string(to_string(s.level))},
+            {"enforcement", std::string(to_string(s.budget.enforcement))},
+            {"stop_running", s.budget.stop_running},
+            {"warn_at", s.budget.warn_at},
+            {"block_at", s.budget.block_at},
+            {"resets_at", s.resets_ms ? nlohmann::json(format_iso_utc(*s.resets_ms)) : nlohmann::json()}};
         if (s.budget.window == BudgetWindow::session) item["session"] = s.session_id;
         out["budgets"].push_back(std::move(item));
       }
@@ -116,24 +118,28 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     }
 
     const auto no_color_env = ctx.env.get("NO_COLOR");
-    const bool color = !options->no_color && (options->color || (!(no_color_env && !no_color_env->empty()) &&
-                                                                  &ctx.out == &std::cout && ::isatty(STDOUT_FILENO) == 1));
+    const bool color =
+        !options->no_color && (options->color || (!(no_color_env && !no_color_env->empty()) && &ctx.out == &std::cout &&
+                                                  ::isatty(STDOUT_FILENO) == 1));
     const ColorMode mode = color ? ColorMode::color : ColorMode::plain;
     if (statuses.empty()) {
-      ctx.out << "No budgets configured. Add some to .tokenwarden.json (or ~/.config/tokenwarden/config.json), e.g.\n"
-                 "  \"budgets\": [{\"name\": \"daily\", \"window\": \"day\", \"usd\": 20, \"enforcement\": \"block\"},\n"
-                 "              {\"name\": \"review\", \"window\": \"day\", \"command\": \"/review\", \"tokens\": 200000}]\n";
+      ctx.out
+          << "No budgets configured. Add some to .tokenwarden.json (or ~/.config/tokenwarden/config.json), e.g.\n"
+             "  \"budgets\": [{\"name\": \"daily\", \"window\": \"day\", \"usd\": 20, \"enforcement\": \"block\"},\n"
+             "              {\"name\": \"review\", \"window\": \"day\", \"command\": \"/review\", \"tokens\": "
+             "200000}]\n";
     }
     std::size_t name_width = 4;
     for (const auto& s : statuses) name_width = std::max(name_width, display_cells(s.budget.name));
     for (const BudgetStatus& s : statuses) {
       std::string line = pad(s.budget.name, name_width) + "  " + budget_bar(s.percent, s.level, 12, mode) + "  ";
-      std::string amounts = format_amount(s.spent, s.budget.unit) + " / " + format_amount(s.budget.limit, s.budget.unit);
+      std::string amounts =
+          format_amount(s.spent, s.budget.unit) + " / " + format_amount(s.budget.limit, s.budget.unit);
       if (s.budget.unit == BudgetUnit::tokens) amounts += " tokens";
       line += pad(amounts, 28) + pad(std::string(to_string(s.budget.window)), 8);
-      line += s.resets_ms ? "resets in " + format_span_long(*s.resets_ms - now)
-                          : s.budget.window == BudgetWindow::session ? "session " + s.session_id.substr(0, 8)
-                                                                     : std::string("never resets");
+      line += s.resets_ms                                ? "resets in " + format_span_long(*s.resets_ms - now)
+              : s.budget.window == BudgetWindow::session ? "session " + s.session_id.substr(0, 8)
+                                                         : std::string("never resets");
       line += "  " + std::string(to_string(s.budget.enforcement));
       if (s.budget.stop_running) line += "+stop";
       ctx.out << line << "\n";
@@ -141,8 +147,8 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     ctx.out << "Plan quota: " << level_word(quota_level);
     if (guard && guard->observation && guard->observation->has_windows()) {
       ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << "; read "
-              << format_age(standing.age_ms) << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "")
-              << ")";
+              << format_age(standing.age_ms)
+              << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "") << ")";
     } else {
       ctx.out << " (no quota data: tw usage --refresh)";
     }
@@ -153,7 +159,8 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
     }
   });
 
-  auto* override_command = app.add_subcommand("override", "Turn every quota and budget gate off for a while (emergencies)");
+  auto* override_command =
+      app.add_subcommand("override", "Turn every quota and budget gate off for a while (emergencies)");
   struct OverrideOptions {
     int minutes = 0;
     std::string reason;

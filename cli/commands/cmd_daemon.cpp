@@ -1,9 +1,9 @@
 // tw daemon run [--foreground] | status | stop: the usage watchdog.
 #include "app/cli_context.hpp"
-#include "watchdog/daemon.hpp"
 #include "process/daemon_launch.hpp"
 #include "process/detach.hpp"
 #include "process/error_log.hpp"
+#include "watchdog/daemon.hpp"
 
 #include <csignal>
 #include <fstream>

@@ -23,12 +23,14 @@ void add_events_command(CLI::App& app, CliContext& ctx) {
     std::vector<TreeNode> trees;
     if (store != nullptr) {
       EventQuery query;
-      if (!options->session.empty()) query.session_prefix = ctx.resolve_session(options->session);
+      if (!options->session.empty())
+        query.session_prefix = ctx.resolve_session(options->session);
       else if (!options->all) {
         query.active_since_ms = ctx.clock.now_ms() - static_cast<EpochMs>(options->recent_minutes * 60000.0);
       }
       for (const auto& session : store->sessions(query)) {
-        trees.push_back(build_session_tree(session, store->events(session.session_id), store->agents(session.session_id)));
+        trees.push_back(
+            build_session_tree(session, store->events(session.session_id), store->agents(session.session_id)));
       }
     }
     if (options->json) {

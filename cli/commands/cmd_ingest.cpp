@@ -1,21 +1,21 @@
 // tw ingest: reads new transcript lines into the usage tables (a progress bar on a terminal, then a summary).
-#include "app/huge_pages.hpp"
-#include "app/cli_context.hpp"
-#include "base/error.hpp"
-#include "guard/guard.hpp"
 #include "accounting/ingest.hpp"
-#include "process/hand_off.hpp"
-#include "base/paths.hpp"
-#include "accounting/transcript_watch.hpp"
 #include "accounting/transcript.hpp"
+#include "accounting/transcript_watch.hpp"
+#include "app/cli_context.hpp"
+#include "app/huge_pages.hpp"
+#include "base/error.hpp"
+#include "base/paths.hpp"
+#include "guard/guard.hpp"
+#include "process/hand_off.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include <cstdio>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <cstdio>
 #include <unistd.h>
 
 namespace tw {
@@ -24,9 +24,12 @@ namespace {
 
 std::string human_bytes(std::int64_t bytes) {
   char text[32];
-  if (bytes >= (1LL << 30)) std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / (1 << 30));
-  else if (bytes >= (1LL << 20)) std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / (1 << 20));
-  else std::snprintf(text, sizeof text, "%.1f kB", static_cast<double>(bytes) / 1024);
+  if (bytes >= (1LL << 30))
+    std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / (1 << 30));
+  else if (bytes >= (1LL << 20))
+    std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / (1 << 20));
+  else
+    std::snprintf(text, sizeof text, "%.1f kB", static_cast<double>(bytes) / 1024);
   return text;
 }
 
@@ -44,8 +47,8 @@ std::function<void(std::size_t, std::size_t, std::int64_t)> progress_bar(CliCont
     const int width = 30;
     const int filled = static_cast<int>(width * done / total);
     ctx.err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
-            << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total
-            << " files, " << human_bytes(bytes) << "   " << std::flush;
+            << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total << " files, "
+            << human_bytes(bytes) << "   " << std::flush;
     if (done == total) ctx.err << "\n";
   };
 }
@@ -90,7 +93,8 @@ void ingest_before_report(CliContext& ctx, const char* who) {
   IngestLock lock(db_path, std::chrono::milliseconds(3000));
   if (!lock.held()) {
     ctx.err << who << ": another ingest is still running; this report shows "
-            << (last > 0 ? "the transcripts as read " + age_of(now - last) + " ago" : std::string("what it has read so far"))
+            << (last > 0 ? "the transcripts as read " + age_of(now - last) + " ago"
+                         : std::string("what it has read so far"))
             << " (tw ingest waits for it)\n";
     return;
   }
@@ -126,9 +130,10 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
   command->add_flag("--rescan", options->rescan,
                     "List every folder again (by default only folders whose modification time moved are listed)");
   command->add_flag("--json", options->json, "Print the summary as JSON");
-  command->add_flag("--hand-off", options->hand_off,
-                    "Read the files queued by hooks (and the paths given, queued first); exits at once when "
-                    "another such ingest is waiting already, since that one reads them")
+  command
+      ->add_flag("--hand-off", options->hand_off,
+                 "Read the files queued by hooks (and the paths given, queued first); exits at once when "
+                 "another such ingest is waiting already, since that one reads them")
       ->group(""); // for the hooks: not in --help
   command->add_option("--slot-fd", options->slot_fd, "The waiting slot, taken by the hook that started this")
       ->group("")
@@ -138,7 +143,8 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
     std::optional<IngestLock> held;
     if (options->hand_off) {
       if (options->rebuild || options->rescan) {
-        throw Error(ErrorKind::usage, "--hand-off reads queued files: it cannot be combined with --rebuild or --rescan");
+        throw Error(ErrorKind::usage,
+                    "--hand-off reads queued files: it cannot be combined with --rebuild or --rescan");
       }
       const auto db_path = ctx.db_path();
       if (db_path.has_parent_path()) ensure_private_dir(db_path.parent_path());
@@ -149,7 +155,8 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
       // the slot) or, without the slot, leaves them to the one waiting only once they are in the queue.
       std::vector<std::filesystem::path> own;
       if (!inputs.empty() && !queue_for_ingest(db_path, options->paths, 5000)) {
-        if (!slot->taken()) throw Error(ErrorKind::io, "cannot queue the paths in " + db_path.string() + ".ingest.queue");
+        if (!slot->taken())
+          throw Error(ErrorKind::io, "cannot queue the paths in " + db_path.string() + ".ingest.queue");
         own = inputs;
       }
       if (!slot->taken()) return; // the one waiting reads the queue once it runs
@@ -167,10 +174,11 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
         for (const std::string& warning : warnings) ctx.err << "tw ingest: warning: " << warning << "\n";
       }
     }
-    const bool folders = !options->hand_off && std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
-      std::error_code ec;
-      return std::filesystem::is_directory(p, ec);
-    });
+    const bool folders =
+        !options->hand_off && std::all_of(inputs.begin(), inputs.end(), [](const std::filesystem::path& p) {
+          std::error_code ec;
+          return std::filesystem::is_directory(p, ec);
+        });
     const PriceTable prices = configured_prices(ctx);
     const auto db_path = ctx.db_path();
     // A walk without a store or without a listing kept from the last one reads every transcript (a first or
@@ -213,18 +221,23 @@ void add_ingest_command(CLI::App& app, CliContext& ctx) {
       for (std::size_t i = 0; i < s.skipped.size(); ++i) {
         skipped[std::string(to_string(static_cast<SkipReason>(i)))] = s.skipped[i];
       }
-      ctx.out << nlohmann::json{{"files", s.files},          {"files_read", s.files_read},
+      ctx.out << nlohmann::json{{"files", s.files},
+                                {"files_read", s.files_read},
                                 {"folders_listed", s.folders_listed},
-                                {"files_reset", s.files_reset}, {"bytes", s.bytes},
-                                {"lines", s.lines},          {"usage_lines", s.usage_lines},
-                                {"records_new", s.records_new}, {"records_replaced", s.records_replaced},
-                                {"duplicates", s.duplicates}, {"skipped", skipped}}
+                                {"files_reset", s.files_reset},
+                                {"bytes", s.bytes},
+                                {"lines", s.lines},
+                                {"usage_lines", s.usage_lines},
+                                {"records_new", s.records_new},
+                                {"records_replaced", s.records_replaced},
+                                {"duplicates", s.duplicates},
+                                {"skipped", skipped}}
                      .dump(2)
               << "\n";
       return;
     }
-    ctx.out << "Ingested " << s.files_read << " of " << s.files << " transcript files (" << human_bytes(s.bytes)
-            << ", " << s.lines << " lines";
+    ctx.out << "Ingested " << s.files_read << " of " << s.files << " transcript files (" << human_bytes(s.bytes) << ", "
+            << s.lines << " lines";
     if (s.files_reset) ctx.out << ", " << s.files_reset << " truncated or replaced";
     ctx.out << ")\n";
     ctx.out << "Usage lines: " << s.usage_lines << " -> " << s.records_new << " new API responses, "
@@ -267,7 +280,8 @@ void add_stage_command(CLI::App& app, CliContext& ctx) {
   command->add_subcommand("show", "Print the stage in force here now (TOKENWARDEN_STAGE, else this project's)")
       ->callback([&ctx, project] {
         UsageStore store = UsageStore::open(ctx.db_path());
-        const std::string stage = ctx.env.get_or("TOKENWARDEN_STAGE", store.stage_history().at(project(), ctx.clock.now_ms()));
+        const std::string stage =
+            ctx.env.get_or("TOKENWARDEN_STAGE", store.stage_history().at(project(), ctx.clock.now_ms()));
         ctx.out << (stage.empty() ? "(none)" : stage) << "\n";
       });
 }

@@ -1,8 +1,8 @@
 // tw report: usage reports from the store (text tables, --json, --csv).
 #include "app/cli_context.hpp"
 #include "base/error.hpp"
-#include "reports/report.hpp"
 #include "base/zones.hpp"
+#include "reports/report.hpp"
 
 #include <algorithm>
 
@@ -27,33 +27,39 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
   auto options = std::make_shared<Options>();
   command->add_option("kind", options->kind,
                       "daily (default), weekly, monthly, session, blocks, breakdown, top, hourly, trend, totals");
-  command->add_flag("--json", options->json, "JSON (ccusage's field names for daily, weekly, monthly, session, blocks)");
+  command->add_flag("--json", options->json,
+                    "JSON (ccusage's field names for daily, weekly, monthly, session, blocks)");
   command->add_flag("--csv", options->csv, "CSV");
   command->add_flag("--no-ingest", options->no_ingest,
                     "Report what is stored; by default new transcript lines are read first, unless an ingest finished "
                     "in the last report_ingest_within seconds (10)");
   command->add_option("--since", options->report.since, "First day, YYYYMMDD (inclusive)");
   command->add_option("--until", options->report.until, "Last day, YYYYMMDD (inclusive)");
-  command->add_option("--timezone,-z", options->report.timezone, "Time zone for days and hours (default: config timezone)");
+  command->add_option("--timezone,-z", options->report.timezone,
+                      "Time zone for days and hours (default: config timezone)");
   command->add_option("--project", options->report.project, "Only projects whose folder name contains this");
   command->add_option("--session", options->report.session, "Only this session (id or prefix)");
-  command->add_option("--start-of-week", options->report.start_of_week, "weekly: first day of a week (default: config)");
+  command->add_option("--start-of-week", options->report.start_of_week,
+                      "weekly: first day of a week (default: config)");
   command->add_flag("--breakdown,-b", options->report.breakdown, "Per-model rows under each row");
   command->add_option("--by", options->by,
                       "breakdown/top: model, agent, agent_type, command, skill, stage, project, session "
                       "(comma-separated for several)");
   command->add_option("--limit", options->report.limit, "top: rows to show (default 10)")->check(CLI::PositiveNumber);
-  command->add_option("--hours", options->report.hours, "hourly: hours back from now (default 24)")->check(CLI::PositiveNumber);
+  command->add_option("--hours", options->report.hours, "hourly: hours back from now (default 24)")
+      ->check(CLI::PositiveNumber);
   command->add_option("--days", options->report.days, "trend: days per period (default 7)")->check(CLI::PositiveNumber);
   command->callback([&ctx, command, options] {
     ReportOptions report = options->report;
     const Config& config = ctx.config();
     if (command->count("--timezone") == 0) report.timezone = config.timezone;
     if (command->count("--start-of-week") == 0) report.start_of_week = config.start_of_week;
-    if (!is_known_timezone(report.timezone)) throw Error(ErrorKind::usage, "--timezone: " + unknown_timezone_message(report.timezone));
+    if (!is_known_timezone(report.timezone))
+      throw Error(ErrorKind::usage, "--timezone: " + unknown_timezone_message(report.timezone));
     if (!parse_weekday(report.start_of_week)) {
       throw Error(ErrorKind::usage, "--start-of-week must be a day's name or its three-letter abbreviation "
-                                        "(monday, sun, ...), got \"" + report.start_of_week + "\"");
+                                    "(monday, sun, ...), got \"" +
+                                        report.start_of_week + "\"");
     }
     if (!options->by.empty()) {
       report.by.clear();
@@ -83,7 +89,8 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                      {"--hours", {K::hourly}, "hourly"},
                      {"--days", {K::trend}, "trend"},
                      {"--start-of-week", {K::weekly}, "weekly"},
-                     {"--breakdown", {K::daily, K::weekly, K::monthly, K::session, K::blocks},
+                     {"--breakdown",
+                      {K::daily, K::weekly, K::monthly, K::session, K::blocks},
                       "daily, weekly, monthly, session and blocks"}};
     for (const auto& rule : k_applies) {
       if (command->count(rule.flag) == 0 ||

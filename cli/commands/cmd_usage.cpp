@@ -1,8 +1,8 @@
 // tw usage [--json] [--refresh]: the plan quota (5-hour and weekly windows, per-model buckets, extra usage)
 // with its age and source; --refresh asks the usage endpoint (single flight, rate limited, backing off).
 #include "app/cli_context.hpp"
-#include "quota/quota_json.hpp"
 #include "config/quota_settings.hpp"
+#include "quota/quota_json.hpp"
 #include "store/store_quota.hpp"
 #include "watchdog/usage_fetch.hpp"
 
@@ -17,8 +17,10 @@ namespace {
 std::string percent_text(double percent) {
   char buffer[32];
   const double rounded = std::round(percent * 10) / 10;
-  if (rounded == std::floor(rounded)) std::snprintf(buffer, sizeof buffer, "%.0f%%", rounded);
-  else std::snprintf(buffer, sizeof buffer, "%.1f%%", rounded);
+  if (rounded == std::floor(rounded))
+    std::snprintf(buffer, sizeof buffer, "%.0f%%", rounded);
+  else
+    std::snprintf(buffer, sizeof buffer, "%.1f%%", rounded);
   return buffer;
 }
 
@@ -35,8 +37,10 @@ std::string window_line(const QuotaWindow& window, EpochMs now) {
   if (window.utilization >= 100) detail = "limit reached";
   if (window.resets_at_ms) {
     const EpochMs in = *window.resets_at_ms - now;
-    if (in > 0) detail += (detail.empty() ? "" : "; ") + std::string("resets in ") + format_span_long(in);
-    else detail = "reset " + format_span_long(-in) + " ago; not observed since";
+    if (in > 0)
+      detail += (detail.empty() ? "" : "; ") + std::string("resets in ") + format_span_long(in);
+    else
+      detail = "reset " + format_span_long(-in) + " ago; not observed since";
   } else if (!window.resets_at_text.empty()) {
     detail += (detail.empty() ? "" : "; ") + std::string("reset time unreadable: \"") + window.resets_at_text + "\"";
   }
@@ -51,12 +55,14 @@ std::string padded(const std::string& label) {
 std::string note_text(const std::string& note) {
   if (note == quota_note::api_key) return "No plan quota: signed in with an API key (or Bedrock/Vertex).";
   if (note == quota_note::no_credentials) return "No Claude.ai login found (API-key users have no plan quota).";
-  if (note == quota_note::expired) return "The Claude.ai access token has expired; Claude Code renews it while it runs.";
+  if (note == quota_note::expired)
+    return "The Claude.ai access token has expired; Claude Code renews it while it runs.";
   if (note == quota_note::missing_scope) return "The Claude.ai login lacks the user:profile scope (log in again).";
   if (note == quota_note::unauthorized) return "The usage endpoint rejected the token (401).";
   if (note == quota_note::unreadable) return "The credentials could not be read.";
   if (note == quota_note::fetch_failed) return "The usage endpoint could not be reached.";
-  if (note == quota_note::rate_limited) return "The usage endpoint is rate limiting (HTTP 429): the last reading holds.";
+  if (note == quota_note::rate_limited)
+    return "The usage endpoint is rate limiting (HTTP 429): the last reading holds.";
   return note;
 }
 
@@ -115,8 +121,8 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
     }
 
     if (options->json) {
-      nlohmann::json out = observation ? nlohmann::json::parse(observation_to_json(*observation))
-                                       : nlohmann::json::object();
+      nlohmann::json out =
+          observation ? nlohmann::json::parse(observation_to_json(*observation)) : nlohmann::json::object();
       out["state"] = std::string(to_string(level));
       out["stale"] = stale;
       out["held"] = standing.held;
@@ -167,8 +173,8 @@ void add_usage_command(CLI::App& app, CliContext& ctx) {
       }
       ctx.out << padded("Extra usage:") << text << "\n";
     }
-    ctx.out << "Last checked: " << format_age(now - observation->observed_ms) << " ("
-            << to_string(observation->source) << ")";
+    ctx.out << "Last checked: " << format_age(now - observation->observed_ms) << " (" << to_string(observation->source)
+            << ")";
     if (stale && standing.held) {
       ctx.out << "; stale (older than twice quota.check_interval): held as a lower bound on its window until the "
                  "window resets (quota.stale hold); tw usage --refresh reads it again";

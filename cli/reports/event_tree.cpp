@@ -165,7 +165,8 @@ private:
   }
 
   // Spawns, skills and notices made inside one agent (nullopt = main thread), with their prompt ids.
-  std::vector<std::pair<TreeNode, std::optional<std::string>>> children_of_agent(const std::optional<std::string>& agent_id) {
+  std::vector<std::pair<TreeNode, std::optional<std::string>>>
+  children_of_agent(const std::optional<std::string>& agent_id) {
     std::vector<std::pair<TreeNode, std::optional<std::string>>> out;
     for (const auto* event : all("agent_spawn_start")) {
       if (!same_agent(event->agent_id, agent_id)) continue;

@@ -81,7 +81,9 @@ public:
 private:
   std::pair<std::int64_t, int> local(EpochMs ms) const {
     const std::int64_t hour_index = ms >= 0 ? ms / k_hour_ms : (ms - k_hour_ms + 1) / k_hour_ms;
-    if (m_utc) return {hour_index >= 0 ? hour_index / 24 : (hour_index - 23) / 24, static_cast<int>(((hour_index % 24) + 24) % 24)};
+    if (m_utc)
+      return {hour_index >= 0 ? hour_index / 24 : (hour_index - 23) / 24,
+              static_cast<int>(((hour_index % 24) + 24) % 24)};
     if (auto it = m_cache.find(hour_index); it != m_cache.end()) return it->second;
     // Zones with sub-hour offsets change date within an hour; resolve those per instant.
     const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
@@ -112,7 +114,8 @@ std::int64_t parse_yyyymmdd(const std::string& text, const char* what) {
 int weekday_index(const std::string& name) {
   if (auto day = parse_weekday(name)) return *day;
   throw Error(ErrorKind::usage, "--start-of-week must be a day's name or its three-letter abbreviation (monday, "
-                                    "sun, ...), got \"" + name + "\"");
+                                "sun, ...), got \"" +
+                                    name + "\"");
 }
 
 // --- sums -----------------------------------------------------------------------------------------------
@@ -198,7 +201,8 @@ Json model_fields(const Bucket& b) {
     used.push_back(std::string(name));
     models.emplace_back(name, &t);
   }
-  std::stable_sort(models.begin(), models.end(), [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
+  std::stable_sort(models.begin(), models.end(),
+                   [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
   for (const auto& [name, t] : models) {
     breakdowns.push_back(Json{{"modelName", name},
                               {"inputTokens", t->input},
@@ -231,8 +235,8 @@ std::vector<std::string> token_cells(const Tokens& t) {
   return {count(t.input), count(t.output), count(t.cache_write()), count(t.read), count(t.total()), money(t.cost)};
 }
 
-const std::vector<std::string> k_token_columns{"Input", "Output", "Cache Create", "Cache Read", "Total Tokens",
-                                               "Cost (USD)"};
+const std::vector<std::string> k_token_columns{"Input",      "Output",       "Cache Create",
+                                               "Cache Read", "Total Tokens", "Cost (USD)"};
 
 void add_rows(Report& report, const std::string& label, const Bucket& b, bool breakdown,
               std::vector<std::string> extra = {}) {
@@ -298,8 +302,8 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
   filter.project = options.project;
   filter.session_prefix = options.session;
   filter.light = true;
-  filter.attribution = options.kind == ReportKind::breakdown || options.kind == ReportKind::top ||
-                       options.kind == ReportKind::totals;
+  filter.attribution =
+      options.kind == ReportKind::breakdown || options.kind == ReportKind::top || options.kind == ReportKind::totals;
   // A day in any zone lies within 14 h of UTC: a wide SQL window, then the exact local-date test.
   std::optional<std::int64_t> since_day, until_day;
   if (!options.since.empty()) {
@@ -334,8 +338,8 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
     const bool sessions = options.kind == ReportKind::session;
     // Period reports bucket by local date and model only: the sums are added up per (date, model label) as they
     // come, so a few hundred Recs stand for tens of thousands of quarter hours.
-    const bool by_date = options.kind == ReportKind::daily || options.kind == ReportKind::weekly ||
-                         options.kind == ReportKind::monthly;
+    const bool by_date =
+        options.kind == ReportKind::daily || options.kind == ReportKind::weekly || options.kind == ReportKind::monthly;
     struct DateLabel {
       std::int64_t day;
       std::string_view label;
@@ -384,8 +388,13 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
           out.unknown_models.insert(std::string(rec.model));
         }
       }
-      rec.usage = {priced.input, priced.output, priced.cache_write_5m, priced.cache_write_1h, priced.cache_read,
-                   priced.web_search_requests, priced.fast};
+      rec.usage = {priced.input,
+                   priced.output,
+                   priced.cache_write_5m,
+                   priced.cache_write_1h,
+                   priced.cache_read,
+                   priced.web_search_requests,
+                   priced.fast};
       rec.label = out.label(rec);
       if (by_date) {
         const auto [it, fresh] = by_date_at.try_emplace(DateLabel{day, rec.label}, out.records.size());
@@ -402,50 +411,53 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
       out.records.push_back(rec);
       out.costs.push_back(usd);
     };
-    const bool used = store.for_each_rollup(filter, prices, sessions, [&](const RollupRow& r) {
-      if (!reserved) {
-        if (!by_date) {
-          out.records.reserve(rows);
-          out.costs.reserve(rows);
-        }
-        reserved = true;
-      }
-      const std::int64_t day = calendar.day(r.first_ms);
-      if (split_date || day != calendar.day(r.last_ms)) {
-        split_date = true;
-        return;
-      }
-      if (!in_dates(r.first_ms)) return;
-      if (by_date) {
-        const DayKey key{day, r.model, r.inference_geo, r.usage.fast, r.legacy, r.long_context};
-        auto it = day_group_at.find(key);
-        if (it == day_group_at.end()) {
-          const DayKey kept{day, out.intern(r.model), out.intern(r.inference_geo), r.usage.fast, r.legacy,
-                            r.long_context};
-          it = day_group_at.emplace(kept, day_groups.size()).first;
-          day_groups.push_back({kept, DaySums{r.first_ms, r.last_ms, 0, {}, 0}});
-        }
-        DaySums& sum = day_groups[it->second].second;
-        sum.first_ms = std::min(sum.first_ms, r.first_ms);
-        sum.last_ms = std::max(sum.last_ms, r.last_ms);
-        sum.entries += r.entries;
-        add_tokens(sum.usage, r.usage);
-        sum.legacy_cost_usd += r.legacy_cost_usd;
-        return;
-      }
-      TokenUsage priced = r.usage;
-      priced.inference_geo.assign(r.inference_geo);
-      Rec rec;
-      rec.ts_ms = r.first_ms;
-      rec.last_ms = r.last_ms;
-      rec.entries = r.entries;
-      rec.model = out.intern(r.model);
-      if (sessions) {
-        rec.report_session = out.intern(r.report_session);
-        rec.report_project = out.intern(r.report_project);
-      }
-      place(rec, priced, r.legacy, r.legacy_cost_usd, r.long_context, day);
-    }, by_date ? nullptr : &rows);
+    const bool used = store.for_each_rollup(
+        filter, prices, sessions,
+        [&](const RollupRow& r) {
+          if (!reserved) {
+            if (!by_date) {
+              out.records.reserve(rows);
+              out.costs.reserve(rows);
+            }
+            reserved = true;
+          }
+          const std::int64_t day = calendar.day(r.first_ms);
+          if (split_date || day != calendar.day(r.last_ms)) {
+            split_date = true;
+            return;
+          }
+          if (!in_dates(r.first_ms)) return;
+          if (by_date) {
+            const DayKey key{day, r.model, r.inference_geo, r.usage.fast, r.legacy, r.long_context};
+            auto it = day_group_at.find(key);
+            if (it == day_group_at.end()) {
+              const DayKey kept{day,      out.intern(r.model), out.intern(r.inference_geo), r.usage.fast,
+                                r.legacy, r.long_context};
+              it = day_group_at.emplace(kept, day_groups.size()).first;
+              day_groups.push_back({kept, DaySums{r.first_ms, r.last_ms, 0, {}, 0}});
+            }
+            DaySums& sum = day_groups[it->second].second;
+            sum.first_ms = std::min(sum.first_ms, r.first_ms);
+            sum.last_ms = std::max(sum.last_ms, r.last_ms);
+            sum.entries += r.entries;
+            add_tokens(sum.usage, r.usage);
+            sum.legacy_cost_usd += r.legacy_cost_usd;
+            return;
+          }
+          TokenUsage priced = r.usage;
+          priced.inference_geo.assign(r.inference_geo);
+          Rec rec;
+          rec.ts_ms = r.first_ms;
+          rec.last_ms = r.last_ms;
+          rec.entries = r.entries;
+          rec.model = out.intern(r.model);
+          if (sessions) {
+            rec.report_session = out.intern(r.report_session);
+            rec.report_project = out.intern(r.report_project);
+          }
+          place(rec, priced, r.legacy, r.legacy_cost_usd, r.long_context, day);
+        },
+        by_date ? nullptr : &rows);
     for (auto& [key, sum] : day_groups) {
       Rec rec;
       rec.ts_ms = sum.first_ms;
@@ -490,8 +502,13 @@ Loaded load(UsageStore& store, const PriceTable& prices, const ReportOptions& op
     Rec rec;
     rec.ts_ms = r.ts_ms;
     rec.last_ms = r.ts_ms;
-    rec.usage = {r.usage.input, r.usage.output, r.usage.cache_write_5m, r.usage.cache_write_1h, r.usage.cache_read,
-                 r.usage.web_search_requests, r.usage.fast};
+    rec.usage = {r.usage.input,
+                 r.usage.output,
+                 r.usage.cache_write_5m,
+                 r.usage.cache_write_1h,
+                 r.usage.cache_read,
+                 r.usage.web_search_requests,
+                 r.usage.fast};
     rec.model = out.intern(std::move(r.model));
     rec.label = out.label(rec);
     rec.project = out.intern(std::move(r.project));
@@ -517,14 +534,19 @@ void add_unknown_note(Report& report, const Loaded& loaded) {
     list += (list.empty() ? "" : ", ") + m;
   }
   report.json["unknownModels"] = unknown;
-  if (!list.empty()) report.notes.push_back("Unknown models, costed at $0 (add them under \"pricing\" in the config): " + list);
+  if (!list.empty())
+    report.notes.push_back("Unknown models, costed at $0 (add them under \"pricing\" in the config): " + list);
 }
 
 // --- period reports ------------------------------------------------------------------------------------
 
 Report period_report(const Loaded& loaded, const ReportOptions& options, const Calendar& calendar) {
-  const char* key_name = options.kind == ReportKind::daily ? "date" : options.kind == ReportKind::weekly ? "week" : "month";
-  const char* list_name = options.kind == ReportKind::daily ? "daily" : options.kind == ReportKind::weekly ? "weekly" : "monthly";
+  const char* key_name = options.kind == ReportKind::daily    ? "date"
+                         : options.kind == ReportKind::weekly ? "week"
+                                                              : "month";
+  const char* list_name = options.kind == ReportKind::daily    ? "daily"
+                          : options.kind == ReportKind::weekly ? "weekly"
+                                                               : "monthly";
   const int week_start = options.kind == ReportKind::weekly ? weekday_index(options.start_of_week) : 0;
   std::map<std::string, Bucket> buckets;
   Bucket total;
@@ -545,7 +567,10 @@ Report period_report(const Loaded& loaded, const ReportOptions& options, const C
   }
   Report report;
   report.json[list_name] = Json::array();
-  report.columns = {options.kind == ReportKind::daily ? "Date" : options.kind == ReportKind::weekly ? "Week" : "Month", "Models"};
+  report.columns = {options.kind == ReportKind::daily    ? "Date"
+                    : options.kind == ReportKind::weekly ? "Week"
+                                                         : "Month",
+                    "Models"};
   report.columns.insert(report.columns.end(), k_token_columns.begin(), k_token_columns.end());
   for (const auto& [key, b] : buckets) {
     Json row = token_fields(b.sum);
@@ -606,7 +631,8 @@ private:
 void write_model_fields(RowWriter& w, const Bucket& b) {
   std::vector<std::pair<const std::string_view*, const Tokens*>> models;
   for (const auto& [name, t] : b.models) models.emplace_back(&name, &t);
-  std::stable_sort(models.begin(), models.end(), [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
+  std::stable_sort(models.begin(), models.end(),
+                   [](const auto& a, const auto& c) { return a.second->cost > c.second->cost; });
   w.key("modelBreakdowns");
   w.raw("[");
   bool first = true;
@@ -645,7 +671,8 @@ Report session_report(const Loaded& loaded, const ReportOptions& options) {
   }
   std::vector<std::pair<const std::pair<std::string_view, std::string_view>*, const Bucket*>> order;
   for (const auto& [key, b] : buckets) order.emplace_back(&key, &b);
-  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second->last_ms > b.second->last_ms; });
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.second->last_ms > b.second->last_ms; });
   Report report;
   report.json["sessions"] = Json::array();
   report.json_rows_key = "sessions";
@@ -673,7 +700,8 @@ Report session_report(const Loaded& loaded, const ReportOptions& options) {
     w.field("webSearchRequests", t.web_search);
     report.json_rows.push_back(w.end());
     if (options.table) {
-      add_rows(report, std::string(key->first), *b, options.breakdown, {std::string(key->second), format_iso_utc(b->last_ms).substr(0, 10)});
+      add_rows(report, std::string(key->first), *b, options.breakdown,
+               {std::string(key->second), format_iso_utc(b->last_ms).substr(0, 10)});
     }
   }
   report.json["totals"] = token_fields(total.sum);
@@ -755,13 +783,16 @@ Report blocks_report(const Loaded& loaded, const ReportOptions& options, EpochMs
         const double cost_per_hour = b.bucket.sum.cost / minutes * 60;
         row["burnRate"] = Json{{"tokensPerMinute", tokens_per_minute}, {"costPerHour", cost_per_hour}};
         const double remaining = std::max(0.0, static_cast<double>(b.end - now_ms) / 60000.0);
-        row["projection"] = Json{{"totalTokens", std::llround(static_cast<double>(b.bucket.sum.total()) + tokens_per_minute * remaining)},
-                                 {"totalCost", b.bucket.sum.cost + cost_per_hour / 60 * remaining},
-                                 {"remainingMinutes", std::llround(remaining)}};
+        row["projection"] = Json{
+            {"totalTokens", std::llround(static_cast<double>(b.bucket.sum.total()) + tokens_per_minute * remaining)},
+            {"totalCost", b.bucket.sum.cost + cost_per_hour / 60 * remaining},
+            {"remainingMinutes", std::llround(remaining)}};
         char text[160];
-        std::snprintf(text, sizeof text, "Active block: %.0f tokens/min, $%.2f/h; projected %s tokens, $%.2f by %s",
-                      tokens_per_minute, cost_per_hour, count(std::llround(static_cast<double>(b.bucket.sum.total()) + tokens_per_minute * remaining)).c_str(),
-                      b.bucket.sum.cost + cost_per_hour / 60 * remaining, format_iso_utc(b.end).substr(11, 5).c_str());
+        std::snprintf(
+            text, sizeof text, "Active block: %.0f tokens/min, $%.2f/h; projected %s tokens, $%.2f by %s",
+            tokens_per_minute, cost_per_hour,
+            count(std::llround(static_cast<double>(b.bucket.sum.total()) + tokens_per_minute * remaining)).c_str(),
+            b.bucket.sum.cost + cost_per_hour / 60 * remaining, format_iso_utc(b.end).substr(11, 5).c_str());
         report.notes.emplace_back(text);
       }
     }
@@ -787,7 +818,8 @@ std::string dimension(const Rec& r, const std::string& by) {
   if (by == "stage") return std::string(r.stage);
   if (by == "project") return std::string(r.project);
   if (by == "session") return std::string(r.session_id);
-  throw Error(ErrorKind::usage, "--by must be model, agent, agent_type, command, skill, stage, project or session; got \"" + by + "\"");
+  throw Error(ErrorKind::usage,
+              "--by must be model, agent, agent_type, command, skill, stage, project or session; got \"" + by + "\"");
 }
 
 Report attribution_report(const Loaded& loaded, const ReportOptions& options) {
@@ -803,8 +835,10 @@ Report attribution_report(const Loaded& loaded, const ReportOptions& options) {
     const auto& r = loaded.records[i];
     std::vector<std::string> key;
     for (const auto& by : options.by) {
-      if (by == "model" && (r.model.empty() || r.model == "<synthetic>")) key.emplace_back("<synthetic>");
-      else key.push_back(dimension(r, by));
+      if (by == "model" && (r.model.empty() || r.model == "<synthetic>"))
+        key.emplace_back("<synthetic>");
+      else
+        key.push_back(dimension(r, by));
     }
     auto& g = groups[key];
     g.key = key;
@@ -814,7 +848,8 @@ Report attribution_report(const Loaded& loaded, const ReportOptions& options) {
   }
   std::vector<const Group*> order;
   for (const auto& [k, g] : groups) order.push_back(&g);
-  std::stable_sort(order.begin(), order.end(), [](const Group* a, const Group* b) { return a->bucket.sum.cost > b->bucket.sum.cost; });
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Group* a, const Group* b) { return a->bucket.sum.cost > b->bucket.sum.cost; });
   if (options.kind == ReportKind::top && order.size() > static_cast<std::size_t>(options.limit)) {
     order.resize(static_cast<std::size_t>(std::max(0, options.limit)));
   }
@@ -826,7 +861,8 @@ Report attribution_report(const Loaded& loaded, const ReportOptions& options) {
     title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
     report.columns.push_back(title);
   }
-  report.columns.insert(report.columns.end(), {"Input", "Output", "Cache 5m", "Cache 1h", "Cache Read", "Total Tokens", "Cost (USD)", "Share"});
+  report.columns.insert(report.columns.end(), {"Input", "Output", "Cache 5m", "Cache 1h", "Cache Read", "Total Tokens",
+                                               "Cost (USD)", "Share"});
   for (const Group* g : order) {
     const Tokens& t = g->bucket.sum;
     Json row{{"input_tokens", t.input},
@@ -850,7 +886,8 @@ Report attribution_report(const Loaded& loaded, const ReportOptions& options) {
       }
       cells.push_back(value.empty() ? "(none)" : value);
     }
-    for (const auto& c : {count(t.input), count(t.output), count(t.write_5m), count(t.write_1h), count(t.read), count(t.total()), money(t.cost)}) {
+    for (const auto& c : {count(t.input), count(t.output), count(t.write_5m), count(t.write_1h), count(t.read),
+                          count(t.total()), money(t.cost)}) {
       cells.push_back(c);
     }
     char share[16];
@@ -922,7 +959,8 @@ Report trend_report(const Loaded& loaded, const ReportOptions& options, const Ca
     std::snprintf(note, sizeof note, "Last %d days: %s, %+.1f%% against the %d days before (%s)", options.days,
                   money(current).c_str(), 100 * (current - previous) / previous, options.days, money(previous).c_str());
   } else {
-    std::snprintf(note, sizeof note, "Last %d days: %s (nothing in the %d days before)", options.days, money(current).c_str(), options.days);
+    std::snprintf(note, sizeof note, "Last %d days: %s (nothing in the %d days before)", options.days,
+                  money(current).c_str(), options.days);
   }
   report.notes.emplace_back(note);
   return report;
@@ -972,9 +1010,9 @@ std::size_t display_width(const std::string& text) {
 
 std::optional<ReportKind> parse_report_kind(std::string_view name) {
   static const std::pair<std::string_view, ReportKind> k_kinds[] = {
-      {"daily", ReportKind::daily},   {"weekly", ReportKind::weekly},       {"monthly", ReportKind::monthly},
-      {"session", ReportKind::session}, {"blocks", ReportKind::blocks},     {"breakdown", ReportKind::breakdown},
-      {"top", ReportKind::top},       {"hourly", ReportKind::hourly},       {"trend", ReportKind::trend},
+      {"daily", ReportKind::daily},     {"weekly", ReportKind::weekly}, {"monthly", ReportKind::monthly},
+      {"session", ReportKind::session}, {"blocks", ReportKind::blocks}, {"breakdown", ReportKind::breakdown},
+      {"top", ReportKind::top},         {"hourly", ReportKind::hourly}, {"trend", ReportKind::trend},
       {"totals", ReportKind::totals}};
   for (const auto& [n, k] : k_kinds) {
     if (n == name) return k;
@@ -1039,7 +1077,8 @@ std::string render_text(const Report& report) {
   std::vector<std::size_t> widths(report.columns.size(), 0);
   for (std::size_t i = 0; i < report.columns.size(); ++i) widths[i] = display_width(report.columns[i]);
   for (const auto& row : report.rows) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
   }
   std::ostringstream out;
   auto line = [&](const std::vector<std::string>& cells) {

@@ -2,9 +2,9 @@
 // JSON field names, and tokenwarden's own attributions (breakdown, top, hourly, trend, totals).
 #pragma once
 
-#include "base/clock.hpp"
 #include "accounting/pricing.hpp"
 #include "accounting/store_usage.hpp"
+#include "base/clock.hpp"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,18 +21,18 @@ std::optional<ReportKind> parse_report_kind(std::string_view name);
 
 struct ReportOptions {
   ReportKind kind = ReportKind::daily;
-  std::string since;             // YYYYMMDD, inclusive, in the report's time zone
-  std::string until;             // YYYYMMDD, inclusive
+  std::string since;              // YYYYMMDD, inclusive, in the report's time zone
+  std::string until;              // YYYYMMDD, inclusive
   std::string timezone = "local"; // "local", "UTC" or an IANA name
-  std::string project;           // substring of the projects/<key> folder name
-  std::string session;           // session id prefix
+  std::string project;            // substring of the projects/<key> folder name
+  std::string session;            // session id prefix
   std::string start_of_week = "monday";
-  bool breakdown = false;        // per-model rows under each row (text and CSV; JSON always has them)
+  bool breakdown = false;               // per-model rows under each row (text and CSV; JSON always has them)
   std::vector<std::string> by{"model"}; // breakdown/top: model, agent, command, skill, stage, project, session
-  int limit = 10;                // top
-  int hours = 24;                // hourly
-  int days = 7;                  // trend
-  bool table = true;             // false: the JSON only (long reports skip the table rows)
+  int limit = 10;                       // top
+  int hours = 24;                       // hourly
+  int days = 7;                         // trend
+  bool table = true;                    // false: the JSON only (long reports skip the table rows)
 };
 
 // A finished report: the JSON document and the same as a table for text and CSV.
@@ -44,7 +44,7 @@ struct Report {
   std::vector<std::string> json_rows;
   void write_json(std::ostream& out) const; // indented, as printed by --json
   std::string json_text() const;
-  nlohmann::json document() const;   // the whole document as a tree
+  nlohmann::json document() const; // the whole document as a tree
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows; // rows starting with "  " are breakdown rows
   std::vector<std::string> notes;             // printed under the table (unknown models, ...)

@@ -30,7 +30,10 @@ std::string position_of(std::string_view text, std::size_t offset) {
 }
 
 std::string line_of(std::string_view text, std::size_t offset) {
-  return "line " + std::to_string(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n') + 1);
+  return "line " +
+         std::to_string(
+             std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n') +
+             1);
 }
 
 class Parser {
@@ -218,7 +221,8 @@ private:
         ++m_at;
         return out;
       }
-      if (static_cast<unsigned char>(c) < 0x20) fail(m_at, "a control character inside a string (write it as an escape)");
+      if (static_cast<unsigned char>(c) < 0x20)
+        fail(m_at, "a control character inside a string (write it as an escape)");
       if (c != '\\') {
         out += c;
         ++m_at;
@@ -294,7 +298,8 @@ Layout detect_layout(std::string_view text) {
   Layout layout;
   layout.text = text;
   if (text.find("\r\n") != std::string_view::npos) layout.newline = "\r\n";
-  for (std::size_t newline = text.find('\n'); newline != std::string_view::npos; newline = text.find('\n', newline + 1)) {
+  for (std::size_t newline = text.find('\n'); newline != std::string_view::npos;
+       newline = text.find('\n', newline + 1)) {
     const std::size_t i = newline + 1;
     if (i < text.size() && text[i] == '\t') {
       layout.unit = "\t";
@@ -492,7 +497,8 @@ Value* Value::find(std::string_view key) {
 const Value* Value::find(std::string_view key) const { return const_cast<Value*>(this)->find(key); }
 
 std::size_t Value::size() const {
-  return static_cast<std::size_t>(std::count_if(items.begin(), items.end(), [](const Item& item) { return !item.removed; }));
+  return static_cast<std::size_t>(
+      std::count_if(items.begin(), items.end(), [](const Item& item) { return !item.removed; }));
 }
 
 Document::Document(std::string text) : m_text(std::move(text)) {

@@ -22,15 +22,15 @@ struct Item;
 // it is to be written as (rendered in the file's layout when the document is rendered).
 struct Value {
   Kind kind = Kind::null;
-  std::string_view source;  // the original text of this value; empty for a new value
-  std::size_t offset = 0;   // where source starts in the document text
-  std::string text;         // scalars: the decoded string (strings), or the literal/number text
-  std::vector<Item> items;  // members (objects) or elements (arrays), in order, removed ones included
-  std::string_view lead;    // containers: the text between the opening bracket and the first item
-  std::string_view trail;   // containers: the text between the last item and the closing bracket
-  bool replaced = false;    // rendered from `fresh` (or `verbatim`) instead of source
+  std::string_view source; // the original text of this value; empty for a new value
+  std::size_t offset = 0;  // where source starts in the document text
+  std::string text;        // scalars: the decoded string (strings), or the literal/number text
+  std::vector<Item> items; // members (objects) or elements (arrays), in order, removed ones included
+  std::string_view lead;   // containers: the text between the opening bracket and the first item
+  std::string_view trail;  // containers: the text between the last item and the closing bracket
+  bool replaced = false;   // rendered from `fresh` (or `verbatim`) instead of source
   Json fresh;
-  std::string verbatim;     // a replacement given as text (e.g. taken from another file), written as it is
+  std::string verbatim; // a replacement given as text (e.g. taken from another file), written as it is
 
   bool is_object() const { return kind == Kind::object; }
   bool is_array() const { return kind == Kind::array; }
@@ -44,12 +44,12 @@ struct Value {
 };
 
 struct Item {
-  std::string key;             // objects: the decoded member name
-  std::string_view head;       // objects: the original text from the key up to the value ("\"hooks\": ")
-  std::string_view separator;  // the original text between the previous item and this one (",\n  ")
+  std::string key;            // objects: the decoded member name
+  std::string_view head;      // objects: the original text from the key up to the value ("\"hooks\": ")
+  std::string_view separator; // the original text between the previous item and this one (",\n  ")
   std::unique_ptr<Value> value;
   bool removed = false;
-  bool added = false;          // appended by an edit: rendered in the container's layout
+  bool added = false; // appended by an edit: rendered in the container's layout
 };
 
 // The parsed document: the text before and after the top-level value (a BOM, trailing newlines) is kept.

@@ -70,8 +70,8 @@ fs::path backup_path_for(const fs::path& target) { return fs::path(target.string
 void require_writable(const fs::path& target) {
   struct stat info {};
   if (::stat(target.c_str(), &info) == 0 && (info.st_mode & S_IWUSR) == 0) {
-    throw Error(ErrorKind::io, target.string() + " is read-only; left untouched. To allow the change: chmod u+w " +
-                                   target.string());
+    throw Error(ErrorKind::io,
+                target.string() + " is read-only; left untouched. To allow the change: chmod u+w " + target.string());
   }
   const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code ec;
@@ -99,7 +99,8 @@ void write_file_atomically(const fs::path& path, std::string_view text, unsigned
   }
   std::string temp_name = (dir / ("." + target.filename().string() + ".tw-XXXXXX")).string();
   const int fd = ::mkstemp(temp_name.data());
-  if (fd < 0) throw Error(ErrorKind::io, "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw Error(ErrorKind::io, "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
   auto fail = [&](const std::string& what) {
     const int saved = errno;
     ::close(fd);

@@ -16,7 +16,7 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> k_binaries = {"tw-pre-spawn", "tw-post-task",   "tw-command-start",
+constexpr std::array<std::string_view, 6> k_binaries = {"tw-pre-spawn",   "tw-post-task",  "tw-command-start",
                                                         "tw-command-end", "tw-statusline", "tw-stop"};
 constexpr std::string_view k_bin_placeholder = "@BIN@";
 
@@ -238,7 +238,8 @@ void merge_statusline(Value& root, const Json& wanted, StatuslinePolicy policy, 
     return;
   }
   json_text::replace(*line, wanted);
-  result.notes.push_back("~ replaced your statusLine (" + theirs + ") with tokenwarden's; uninstall restores it from the backup");
+  result.notes.push_back("~ replaced your statusLine (" + theirs +
+                         ") with tokenwarden's; uninstall restores it from the backup");
   modified = true;
 }
 
@@ -371,12 +372,14 @@ WiringScan scan_wiring(std::string_view settings_text, const WiringTemplates& te
     scan.statusline_command = command_of(*line).value_or(std::string(line->source));
     scan.statusline_ours = wired_statusline(*line);
   }
-  if (const Value* disabled = root.find("disableAllHooks"); disabled != nullptr && disabled->kind == json_text::Kind::boolean) {
+  if (const Value* disabled = root.find("disableAllHooks");
+      disabled != nullptr && disabled->kind == json_text::Kind::boolean) {
     scan.hooks_disabled = disabled->text == "true";
   }
   if (const Value* plugins = root.find("enabledPlugins"); plugins != nullptr && plugins->is_object()) {
     for (const auto& item : plugins->items) {
-      if (item.value->kind == json_text::Kind::boolean && item.value->text == "true") scan.enabled_plugins.push_back(item.key);
+      if (item.value->kind == json_text::Kind::boolean && item.value->text == "true")
+        scan.enabled_plugins.push_back(item.key);
     }
   }
   return scan;
@@ -526,8 +529,8 @@ std::string unified_diff(std::string_view before, std::string_view after, std::s
       if (script[x].first != '+') ++a_count;
       if (script[x].first != '-') ++b_count;
     }
-    out << "@@ -" << (a_count == 0 ? a_line - 1 : a_line) << "," << a_count << " +" << (b_count == 0 ? b_line - 1 : b_line)
-        << "," << b_count << " @@\n";
+    out << "@@ -" << (a_count == 0 ? a_line - 1 : a_line) << "," << a_count << " +"
+        << (b_count == 0 ? b_line - 1 : b_line) << "," << b_count << " @@\n";
     for (std::size_t x = start; x < stop; ++x) out << script[x].first << script[x].second << "\n";
     k = stop;
   }

@@ -39,7 +39,7 @@ struct MergeOptions {
 
 // What a merge did, in sentences for the user, and the resulting text.
 struct MergeResult {
-  std::string text;    // the new file content (equal to the input when nothing changed)
+  std::string text; // the new file content (equal to the input when nothing changed)
   bool changed = false;
   std::vector<std::string> notes; // "+ PreToolUse [Agent|Task|Skill] tw-pre-spawn", "kept your statusLine ..."
 };
@@ -70,7 +70,7 @@ struct WiringScan {
   std::vector<std::string> missing; // template entries absent, e.g. "PreToolUse [Agent|Task|Skill] -> tw-pre-spawn"
   std::optional<std::string> statusline_command; // whoever's it is
   bool statusline_ours = false;
-  bool hooks_disabled = false;            // "disableAllHooks": true
+  bool hooks_disabled = false;              // "disableAllHooks": true
   std::vector<std::string> enabled_plugins; // "name@marketplace" keys of enabledPlugins that are true
 };
 

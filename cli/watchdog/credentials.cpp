@@ -2,8 +2,8 @@
 #include "watchdog/credentials.hpp"
 
 #include "base/env.hpp"
-#include "watchdog/keychain.hpp"
 #include "base/paths.hpp"
+#include "watchdog/keychain.hpp"
 
 #include <algorithm>
 #include <fstream>

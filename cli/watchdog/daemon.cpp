@@ -1,21 +1,22 @@
 // The usage watchdog's loop: single instance (flock + pid file), quota refresh, ingest, idle exit.
 #include "watchdog/daemon.hpp"
 
-#include "config/config.hpp"
-#include "process/daemon_launch.hpp"
-#include "base/env.hpp"
-#include "base/error.hpp"
-#include "guard/guard.hpp"
 #include "accounting/ingest.hpp"
-#include "base/paths.hpp"
 #include "accounting/pricing.hpp"
-#include "config/quota_settings.hpp"
-#include "store/store.hpp"
-#include "store/store_quota.hpp"
 #include "accounting/store_usage.hpp"
 #include "accounting/transcript_watch.hpp"
+#include "base/env.hpp"
+#include "base/error.hpp"
+#include "base/paths.hpp"
+#include "config/config.hpp"
+#include "config/quota_settings.hpp"
+#include "guard/guard.hpp"
+#include "process/daemon_launch.hpp"
+#include "store/store.hpp"
+#include "store/store_quota.hpp"
 #include "watchdog/usage_fetch.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -24,7 +25,6 @@
 #include <fstream>
 #include <optional>
 #include <poll.h>
-#include <algorithm>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -53,7 +53,8 @@ public:
     if (fs::file_size(m_path, ec) > k_log_max_bytes) fs::remove(m_path, ec);
     const int fd = ::open(m_path.c_str(), O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) return;
-    const std::string entry = format_iso_utc(m_clock.now_ms()) + " pid " + std::to_string(::getpid()) + " " + text + "\n";
+    const std::string entry =
+        format_iso_utc(m_clock.now_ms()) + " pid " + std::to_string(::getpid()) + " " + text + "\n";
     [[maybe_unused]] const ssize_t written = ::write(fd, entry.data(), entry.size());
     ::close(fd);
   }
@@ -150,7 +151,7 @@ int run_daemon(const DaemonContext& context) {
   const auto roots = transcript_roots(context.env, context.paths.home);
   bool change_pending = false;
   EpochMs change_seen_ms = 0;
-  constexpr EpochMs k_settle_ms = 200;        // a burst of appends is ingested once
+  constexpr EpochMs k_settle_ms = 200;          // a burst of appends is ingested once
   constexpr EpochMs k_walk_anyway_ms = 300'000; // with a complete watch, a walk every 5 minutes all the same
   clear_fresh_mark(context.db_path);
 
@@ -212,7 +213,9 @@ int run_daemon(const DaemonContext& context) {
     }
     // Sleep until the next tick, or until a transcript changes.
     int wait_ms = settings.tick_ms;
-    if (change_pending) wait_ms = static_cast<int>(std::clamp<EpochMs>(k_settle_ms - (context.clock.now_ms() - change_seen_ms), 0, wait_ms));
+    if (change_pending)
+      wait_ms =
+          static_cast<int>(std::clamp<EpochMs>(k_settle_ms - (context.clock.now_ms() - change_seen_ms), 0, wait_ms));
     if (watch && watch->fd() >= 0) {
       pollfd ready{watch->fd(), POLLIN, 0};
       if (::poll(&ready, 1, wait_ms) > 0 && watch->drain()) {

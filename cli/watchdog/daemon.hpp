@@ -25,7 +25,6 @@ int run_daemon(const DaemonContext& context);
 
 // Why the watchdog would exit now, or empty to keep going: the database is gone, no session was active for
 // idle_exit, or every recently active session has ended.
-std::string daemon_exit_reason(const std::filesystem::path& db_path, EpochMs now, EpochMs started_ms,
-                               int idle_exit_s);
+std::string daemon_exit_reason(const std::filesystem::path& db_path, EpochMs now, EpochMs started_ms, int idle_exit_s);
 
 } // namespace tw

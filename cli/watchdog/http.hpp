@@ -15,10 +15,10 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  int status = 0;           // 0 = no HTTP answer (see error)
+  int status = 0; // 0 = no HTTP answer (see error)
   std::string body;
-  std::string retry_after;  // the Retry-After header, when sent
-  std::string error;        // transport failure: "timed out after 5000 ms", "connection refused", ...
+  std::string retry_after; // the Retry-After header, when sent
+  std::string error;       // transport failure: "timed out after 5000 ms", "connection refused", ...
   bool timed_out = false;
 };
 

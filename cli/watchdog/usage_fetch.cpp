@@ -1,19 +1,18 @@
 // The usage endpoint client: URL allow-list, single flight, interval, backoff, and storing the answer.
 #include "watchdog/usage_fetch.hpp"
 
-#include "quota/account.hpp"
-#include "guard/guard.hpp"
-
-#include "config/config.hpp"
-#include "watchdog/credentials.hpp"
 #include "base/env.hpp"
 #include "base/error.hpp"
-#include "watchdog/http.hpp"
 #include "base/paths.hpp"
-#include "quota/quota_json.hpp"
+#include "config/config.hpp"
 #include "config/quota_settings.hpp"
-#include "store/store_quota.hpp"
+#include "guard/guard.hpp"
+#include "quota/account.hpp"
+#include "quota/quota_json.hpp"
 #include "quota/usage_cache.hpp"
+#include "store/store_quota.hpp"
+#include "watchdog/credentials.hpp"
+#include "watchdog/http.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -151,7 +150,8 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
   EpochMs now = context.clock.now_ms();
   FetchState state = rows.fetch_state();
   const auto guard = rows.guard();
-  if (mode == FetchMode::when_stale && guard && guard->quota_observed_ms && now - *guard->quota_observed_ms < interval_ms) {
+  if (mode == FetchMode::when_stale && guard && guard->quota_observed_ms &&
+      now - *guard->quota_observed_ms < interval_ms) {
     report.outcome = FetchOutcome::fresh;
     report.message = "the quota was observed " + format_age(now - *guard->quota_observed_ms) + " (" +
                      std::string(to_string(guard->quota_source.value_or(QuotaSource::statusline))) + ")";
@@ -188,7 +188,8 @@ FetchReport refresh_quota(const FetchContext& context, FetchMode mode) {
     report.outcome = FetchOutcome::no_data;
     report.message = credentials.message;
     context.store.write([&] {
-      if (!guard || guard->quota_note != note_for(credentials.status)) rows.save_note(note_for(credentials.status), now);
+      if (!guard || guard->quota_note != note_for(credentials.status))
+        rows.save_note(note_for(credentials.status), now);
     });
     return report;
   }

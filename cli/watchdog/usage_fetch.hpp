@@ -30,12 +30,12 @@ std::optional<EpochMs> parse_retry_after_ms(const std::string& value, EpochMs no
 EpochMs backoff_ms(int http_status, int failures, int check_interval_seconds);
 
 enum class FetchOutcome {
-  fetched,      // a new observation was stored
-  fresh,        // a fresh observation exists (statusline or another process): nothing asked
-  not_due,      // the endpoint was asked less than check_interval ago
-  backing_off,  // a previous failure (429/401/403/5xx/timeout) asked us to wait
-  no_data,      // no usable credentials (missing, API key, expired, missing scope) or quota disabled
-  failed,       // this attempt failed (now backing off)
+  fetched,     // a new observation was stored
+  fresh,       // a fresh observation exists (statusline or another process): nothing asked
+  not_due,     // the endpoint was asked less than check_interval ago
+  backing_off, // a previous failure (429/401/403/5xx/timeout) asked us to wait
+  no_data,     // no usable credentials (missing, API key, expired, missing scope) or quota disabled
+  failed,      // this attempt failed (now backing off)
 };
 
 struct FetchReport {

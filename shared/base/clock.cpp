@@ -91,7 +91,8 @@ bool parse_iso_utc(std::string_view text, EpochMs& out) {
   }
   if (pos != text.size()) return false;
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - std::int64_t{offset_minutes} * 60;
+  const std::int64_t seconds =
+      days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - std::int64_t{offset_minutes} * 60;
   out = seconds * 1000 + millis;
   return true;
 }

@@ -11,10 +11,10 @@ class Env;
 // Every location derived from the environment alone (no config involved).
 struct Paths {
   std::filesystem::path home;
-  std::filesystem::path state_dir;      // ${XDG_STATE_HOME:-~/.local/state}/tokenwarden
-  std::filesystem::path user_config;    // ${XDG_CONFIG_HOME:-~/.config}/tokenwarden/config.json
-  std::filesystem::path project_dir;    // CLAUDE_PROJECT_DIR, else the payload's cwd, else the process cwd
-  std::filesystem::path project_config; // <project_dir>/.tokenwarden.json
+  std::filesystem::path state_dir;         // ${XDG_STATE_HOME:-~/.local/state}/tokenwarden
+  std::filesystem::path user_config;       // ${XDG_CONFIG_HOME:-~/.config}/tokenwarden/config.json
+  std::filesystem::path project_dir;       // CLAUDE_PROJECT_DIR, else the payload's cwd, else the process cwd
+  std::filesystem::path project_config;    // <project_dir>/.tokenwarden.json
   std::filesystem::path claude_config_dir; // ${CLAUDE_CONFIG_DIR:-~/.claude} (first entry when a list)
 
   // cwd_hint is the payload's cwd when known; empty means "use the process cwd".

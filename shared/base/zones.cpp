@@ -16,7 +16,8 @@ bool is_known_timezone(std::string_view zone) {
   }
   // An IANA name has a region part, or is one of the few single names the database keeps (e.g. "Japan").
   const char* dir = std::getenv("TZDIR");
-  const std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") + "/" + std::string(zone);
+  const std::string path =
+      std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") + "/" + std::string(zone);
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   if (!in.read(magic, 4)) return false;

@@ -37,9 +37,11 @@ struct KeySpec {
 
 constexpr KeySpec k_keys[] = {
     {"db_path", KeyType::string, Where::user_only, "\"\"",
-     "Where the SQLite store lives; empty = ${XDG_STATE_HOME:-~/.local/state}/tokenwarden/tokenwarden.db. User config only."},
+     "Where the SQLite store lives; empty = ${XDG_STATE_HOME:-~/.local/state}/tokenwarden/tokenwarden.db. User config "
+     "only."},
     {"usage_url", KeyType::string, Where::user_only, "\"https://api.anthropic.com/api/oauth/usage\"",
-     "Plan-usage endpoint; only https://api.anthropic.com/... or http://127.0.0.1:PORT/... is accepted. User config only."},
+     "Plan-usage endpoint; only https://api.anthropic.com/... or http://127.0.0.1:PORT/... is accepted. User config "
+     "only."},
     {"credentials_path", KeyType::string, Where::user_only, "\"\"",
      "Claude Code credentials file; empty = ${CLAUDE_CONFIG_DIR:-~/.claude}/.credentials.json. User config only."},
     {"timezone", KeyType::string, Where::anywhere, "\"local\"",
@@ -66,10 +68,12 @@ constexpr KeySpec k_keys[] = {
      "Deny new subagents while the quota is critical. A project's config may not turn it off.", "true"},
     {"quota.block_prompts_on_critical", KeyType::boolean, Where::anywhere, "true",
      "Block prompts (before they reach the API) while the quota is critical; false lets prompts through while "
-     "spawns stay denied and sessions stopped as configured. A project's config may not turn it off.", "true"},
+     "spawns stay denied and sessions stopped as configured. A project's config may not turn it off.",
+     "true"},
     {"quota.auto_stop_on_critical", KeyType::boolean, Where::anywhere, "true",
      "Stop the whole session (every agent) at the next tool call once the quota is critical. A project's config "
-     "may not turn it off.", "true"},
+     "may not turn it off.",
+     "true"},
     {"statusline.segments", KeyType::string_list, Where::anywhere,
      "[\"model\", \"context\", \"cost\", \"quota\", \"budget\", \"burn\"]",
      "Statusline segments in order; the least important are dropped first when the line is too wide."},
@@ -88,7 +92,8 @@ constexpr KeySpec k_keys[] = {
      "\"agent_type\", \"model\", \"skill\", \"stage\", \"project\"}; e.g. {\"name\": \"review\", \"window\": \"day\", "
      "\"command\": \"/review\", \"tokens\": 200000, \"enforcement\": \"block\"}."},
     {"spawn_estimate", KeyType::integer, Where::anywhere, "50000",
-     "Tokens a new subagent is expected to cost when no earlier spawn of its type and model is known (else their median)."},
+     "Tokens a new subagent is expected to cost when no earlier spawn of its type and model is known (else their "
+     "median)."},
     {"pricing", KeyType::object, Where::anywhere, "{}",
      "Per-model price overrides in USD per million tokens: {\"model-id\": {\"input\": 3, \"output\": 15, ...}}."},
     {"downshift", KeyType::array, Where::anywhere, "[]",
@@ -207,7 +212,8 @@ void merge_file(const Json& doc, const std::string& prefix, const fs::path& file
     }
     if (!type_matches(it.value(), spec->type)) {
       add_problem(config, ConfigProblem::Severity::error, file, path,
-                  std::string("must be ") + type_name(spec->type) + ", got " + it.value().dump() + "; using the default");
+                  std::string("must be ") + type_name(spec->type) + ", got " + it.value().dump() +
+                      "; using the default");
       continue;
     }
     merged[path] = it.value();
@@ -249,8 +255,9 @@ bool parse_budget(const Json& item, const std::string& at, const fs::path& file,
     return false;
   };
   if (!item.is_object()) return fail("", "must be an object, got " + item.dump());
-  static const char* const k_known[] = {"name", "window", "tokens", "usd", "enforcement", "stop_running", "warn_at",
-                                        "block_at", "command", "agent_type", "model", "skill", "stage", "project"};
+  static const char* const k_known[] = {"name",         "window",  "tokens",   "usd",     "enforcement",
+                                        "stop_running", "warn_at", "block_at", "command", "agent_type",
+                                        "model",        "skill",   "stage",    "project"};
   for (auto it = item.begin(); it != item.end(); ++it) {
     if (it.key().rfind("//", 0) == 0) continue;
     if (std::find_if(std::begin(k_known), std::end(k_known), [&](const char* k) { return it.key() == k; }) ==
@@ -302,9 +309,9 @@ bool parse_budget(const Json& item, const std::string& at, const fs::path& file,
   }
   if (budget.warn_at > budget.block_at) return fail("warn_at", "must not exceed block_at");
   BudgetFilter& f = budget.filter;
-  for (auto [key, field] : {std::pair{"command", &f.command}, std::pair{"agent_type", &f.agent_type},
-                            std::pair{"model", &f.model}, std::pair{"skill", &f.skill}, std::pair{"stage", &f.stage},
-                            std::pair{"project", &f.project}}) {
+  for (auto [key, field] :
+       {std::pair{"command", &f.command}, std::pair{"agent_type", &f.agent_type}, std::pair{"model", &f.model},
+        std::pair{"skill", &f.skill}, std::pair{"stage", &f.stage}, std::pair{"project", &f.project}}) {
     if (!text(key, *field)) return false;
   }
   if (!f.command.empty() && f.command[0] != '/') f.command = "/" + f.command;
@@ -398,8 +405,9 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
   }
   if (!parse_weekday(config.start_of_week)) {
     add_problem(config, ConfigProblem::Severity::error, origin.value("start_of_week", user_file.string()),
-                "start_of_week", "must be a day's name or its three-letter abbreviation (monday, sun, ...), got \"" +
-                                     config.start_of_week + "\"; using monday");
+                "start_of_week",
+                "must be a day's name or its three-letter abbreviation (monday, sun, ...), got \"" +
+                    config.start_of_week + "\"; using monday");
     config.start_of_week = "monday";
   }
   take(merged, "quota.enabled", config.quota.enabled);
@@ -416,8 +424,8 @@ Config load_config_files(const fs::path& user_file, const fs::path& project_file
     if (auto policy = parse_stale_policy(it->get<std::string>())) {
       config.quota.stale = *policy;
     } else {
-      add_problem(config, ConfigProblem::Severity::error, origin.value("quota.stale", user_file.string()), "quota.stale",
-                  "must be \"hold\" or \"open\", got " + it->dump() + "; using \"hold\"");
+      add_problem(config, ConfigProblem::Severity::error, origin.value("quota.stale", user_file.string()),
+                  "quota.stale", "must be \"hold\" or \"open\", got " + it->dump() + "; using \"hold\"");
     }
   }
   take(merged, "statusline.segments", config.statusline.segments);
@@ -472,7 +480,8 @@ std::string documented_defaults() {
   // Rebuild nesting from the dotted table, keeping table order, with a comment line before each key.
   std::ostringstream out;
   out << "// tokenwarden configuration: ~/.config/tokenwarden/config.json (user) and <repo>/.tokenwarden.json\n"
-         "// (project, merged over the user file). Comments are allowed. Every key is optional; shown with its default.\n"
+         "// (project, merged over the user file). Comments are allowed. Every key is optional; shown with its "
+         "default.\n"
          "{\n";
   std::string open_group;
   const std::size_t count = std::size(k_keys);
@@ -494,7 +503,9 @@ std::string documented_defaults() {
       const auto next_dot = next.find('.');
       return (next_dot == std::string::npos ? std::string() : next.substr(0, next_dot)) != group;
     }();
-    out << (last_in_group && (group.empty() ? i + 1 == count : false) ? "\n" : (last_in_group && !group.empty() ? "\n" : ",\n"));
+    out << (last_in_group && (group.empty() ? i + 1 == count : false)
+                ? "\n"
+                : (last_in_group && !group.empty() ? "\n" : ",\n"));
   }
   if (!open_group.empty()) out << "  }\n";
   out << "}\n";

@@ -78,13 +78,13 @@ struct Config {
   std::string start_of_week = "monday";
   QuotaConfig quota;
   StatuslineConfig statusline;
-  int ingest_interval = 15; // seconds
-  int idle_exit = 10;       // minutes
+  int ingest_interval = 15;      // seconds
+  int idle_exit = 10;            // minutes
   int report_ingest_within = 10; // seconds: a report ingests first unless an ingest finished this recently
-  std::vector<Budget> budgets;        // validated; a malformed entry is left out (and named in problems)
+  std::vector<Budget> budgets;   // validated; a malformed entry is left out (and named in problems)
   std::vector<DownshiftRule> downshift;
   std::int64_t spawn_estimate = 50000; // tokens a subagent is expected to cost when none ran before
-  std::string pricing_json = "{}";   // per-model price overrides
+  std::string pricing_json = "{}";     // per-model price overrides
   std::vector<ConfigProblem> problems;
 
   bool has_errors() const;

@@ -1,8 +1,8 @@
 // Reading quota settings from the config and the test-only interval overrides.
 #include "config/quota_settings.hpp"
 
-#include "config/config.hpp"
 #include "base/env.hpp"
+#include "config/config.hpp"
 
 #include <string>
 

@@ -16,7 +16,7 @@ struct QuotaSettings {
   StalePolicy stale = StalePolicy::hold;
   int ingest_interval_s = 15;
   int idle_exit_s = 600;
-  int tick_ms = 1000;         // how often the watchdog wakes up
+  int tick_ms = 1000; // how often the watchdog wakes up
 };
 
 QuotaSettings quota_settings(const Env& env, const Config& config);

@@ -3,8 +3,8 @@
 #include "guard/budgets.hpp"
 
 #include "base/error.hpp"
-#include "store/usage_reads.hpp"
 #include "base/zones.hpp"
+#include "store/usage_reads.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -216,7 +216,8 @@ BudgetStatus BudgetBook::status(const Budget& budget, const std::string& session
   out.window_start_ms = since;
   out.resets_ms = until;
   if (budget.window == BudgetWindow::session) out.session_id = session_id;
-  const UsageSpend spent = spend(budget, session_id, since, budget.window == BudgetWindow::block ? std::nullopt : until);
+  const UsageSpend spent =
+      spend(budget, session_id, since, budget.window == BudgetWindow::block ? std::nullopt : until);
   out.spent = budget.unit == BudgetUnit::usd ? spent.usd : spent.tokens;
   out.estimate = estimate;
   out.percent = (out.spent + estimate) / budget.limit * 100;
@@ -256,13 +257,14 @@ double BudgetBook::spawn_estimate(const std::string& agent_type, const std::stri
   }
   if (unit == BudgetUnit::tokens) return tokens.empty() ? static_cast<double>(m_config.spawn_estimate) : median(tokens);
   if (!costs.empty()) return median(costs);
-  const UsageSpend recent = usage_spend(m_store, {}, m_now - EpochMs{7} * 24 * k_hour_ms, std::numeric_limits<EpochMs>::max(),
-                                        "the spend of the last 7 days");
+  const UsageSpend recent = usage_spend(m_store, {}, m_now - EpochMs{7} * 24 * k_hour_ms,
+                                        std::numeric_limits<EpochMs>::max(), "the spend of the last 7 days");
   return recent.tokens > 0 ? static_cast<double>(m_config.spawn_estimate) * recent.usd / recent.tokens : 0;
 }
 
 double BudgetBook::skill_estimate(const std::string& skill, BudgetUnit unit) {
-  const std::vector<UsageSpend> uses = prompt_spends_with_skill(m_store, skill, m_now - EpochMs{30} * 24 * k_hour_ms, 25);
+  const std::vector<UsageSpend> uses =
+      prompt_spends_with_skill(m_store, skill, m_now - EpochMs{30} * 24 * k_hour_ms, 25);
   std::vector<double> amounts;
   for (const UsageSpend& use : uses) amounts.push_back(unit == BudgetUnit::tokens ? use.tokens : use.usd);
   return amounts.empty() ? 0 : median(amounts);

@@ -41,10 +41,10 @@ bool budget_applies(const Budget& budget, const BudgetScope& scope);
 // One budget as of one moment.
 struct BudgetStatus {
   Budget budget;
-  std::string session_id;           // session windows: whose session
-  double spent = 0;                 // tokens or USD, per the budget's unit
-  double estimate = 0;              // what the pending action is expected to add (spawns)
-  double percent = 0;               // (spent + estimate) / limit * 100
+  std::string session_id;            // session windows: whose session
+  double spent = 0;                  // tokens or USD, per the budget's unit
+  double estimate = 0;               // what the pending action is expected to add (spawns)
+  double percent = 0;                // (spent + estimate) / limit * 100
   QuotaLevel level = QuotaLevel::ok; // warn at warn_at, critical at block_at
   EpochMs window_start_ms = 0;
   std::optional<EpochMs> resets_ms; // when the window starts over (nothing for session and total)

@@ -8,11 +8,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <sys/stat.h>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace tw {
 
@@ -208,15 +208,16 @@ void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
                     {"account", facts.quota_account}};
     Json accounts = Json::object();
     for (const auto& [account, reading] : facts.accounts) {
-      accounts[account] = {{"observed_ms", reading.observed_ms}, {"five_hour", window_json(reading.five_hour)},
+      accounts[account] = {{"observed_ms", reading.observed_ms},
+                           {"five_hour", window_json(reading.five_hour)},
                            {"seven_day", window_json(reading.seven_day)}};
     }
     doc["accounts"] = std::move(accounts);
   }
   Json stops = Json::array();
   for (const StopOrder& stop : facts.stops) {
-    stops.push_back({{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason},
-                     {"project", stop.project}});
+    stops.push_back(
+        {{"budget", stop.budget}, {"session", stop.session_id}, {"reason", stop.reason}, {"project", stop.project}});
   }
   doc["stops"] = std::move(stops);
   Json budgets = Json::array();
@@ -238,7 +239,8 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
   const Json doc = Json::parse(buffer.str(), nullptr, false);
   if (!doc.is_object()) return std::nullopt;
   GuardFile file;
-  if (auto it = doc.find("written_ms"); it != doc.end() && it->is_number_integer()) file.written_ms = it->get<EpochMs>();
+  if (auto it = doc.find("written_ms"); it != doc.end() && it->is_number_integer())
+    file.written_ms = it->get<EpochMs>();
   if (auto quota = doc.find("quota"); quota != doc.end() && quota->is_object()) {
     if (auto it = quota->find("observed_ms"); it != quota->end() && it->is_number_integer()) {
       file.quota_observed_ms = it->get<EpochMs>();
@@ -252,14 +254,15 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
       if (!it->is_object()) continue;
       auto observed = it->find("observed_ms");
       if (observed == it->end() || !observed->is_number_integer()) continue;
-      file.accounts[it.key()] = {observed->get<EpochMs>(), window_from(*it, "five_hour"), window_from(*it, "seven_day")};
+      file.accounts[it.key()] = {observed->get<EpochMs>(), window_from(*it, "five_hour"),
+                                 window_from(*it, "seven_day")};
     }
   }
   if (auto stops = doc.find("stops"); stops != doc.end() && stops->is_array()) {
     for (const Json& stop : *stops) {
       if (!stop.is_object()) continue;
-      file.stops.push_back({stop.value("budget", ""), stop.value("session", ""), stop.value("reason", ""),
-                            stop.value("project", "")});
+      file.stops.push_back(
+          {stop.value("budget", ""), stop.value("session", ""), stop.value("reason", ""), stop.value("project", "")});
     }
   }
   if (auto budgets = doc.find("budgets"); budgets != doc.end() && budgets->is_array()) {
@@ -281,8 +284,8 @@ std::optional<GuardFile> read_guard_file(const fs::path& path) {
       }
     }
   }
-  if (auto it = doc.find("override"); it != doc.end() && it->is_object() && it->contains("until_ms") &&
-                                      (*it)["until_ms"].is_number_integer()) {
+  if (auto it = doc.find("override");
+      it != doc.end() && it->is_object() && it->contains("until_ms") && (*it)["until_ms"].is_number_integer()) {
     file.override_value = Override{(*it)["until_ms"].get<EpochMs>(), it->value("reason", "")};
   }
   return file;
@@ -341,9 +344,9 @@ std::string notice_text(const SubjectLevel& subject, const GuardFile& facts, con
                         const QuotaSettings& quota, EpochMs now) {
   if (subject.subject == "quota") {
     const QuotaStanding standing = facts.quota_standing_at(now, quota);
-    std::string text = subject.level == QuotaLevel::ok ? "tokenwarden: the plan quota is back to OK: "
-                                                       : "tokenwarden: the plan quota is now " +
-                                                             upper(to_string(subject.level)) + ": ";
+    std::string text = subject.level == QuotaLevel::ok
+                           ? "tokenwarden: the plan quota is back to OK: "
+                           : "tokenwarden: the plan quota is now " + upper(to_string(subject.level)) + ": ";
     text += quota_summary(facts.five_hour, facts.seven_day, now) + "; warn at " + percent_text(quota.thresholds.warn) +
             ", critical at " + percent_text(quota.thresholds.critical) + ".";
     if (subject.level == QuotaLevel::critical) text += critical_consequences(config);
@@ -386,7 +389,8 @@ std::vector<BudgetStatus> refresh_budget_state(Store& store, const std::vector<P
   std::optional<QuotaWindow> five_hour;
   if (guard && guard->observation) five_hour = guard->observation->five_hour;
   auto evaluated = [&](const std::string& project) {
-    return std::any_of(configs.begin(), configs.end(), [&](const ProjectConfig& c) { return c.project_dir == project; });
+    return std::any_of(configs.begin(), configs.end(),
+                       [&](const ProjectConfig& c) { return c.project_dir == project; });
   };
   Json detail = Json::array();
   Json keys = Json::object();

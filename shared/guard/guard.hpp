@@ -8,11 +8,11 @@
 // file instead of opening SQLite, and opens SQLite only when it must act or tell.
 #pragma once
 
-#include "quota/account.hpp"
-#include "guard/budgets.hpp"
 #include "base/clock.hpp"
-#include "quota/quota.hpp"
 #include "config/quota_settings.hpp"
+#include "guard/budgets.hpp"
+#include "quota/account.hpp"
+#include "quota/quota.hpp"
 #include "store/guard_rows.hpp"
 
 #include <cstdint>
@@ -33,7 +33,7 @@ struct StopOrder {
   std::string budget;
   std::string session_id; // empty: every session (of the project, when one is named)
   std::string reason;
-  std::string project;    // the project whose config defines the budget; empty: every project
+  std::string project; // the project whose config defines the budget; empty: every project
 };
 
 // One budget's level as the last evaluation found it, for the project whose config defines it.
@@ -43,7 +43,7 @@ struct BudgetFact {
   std::string session_id; // session windows: whose session; else empty
   std::string project;    // empty: the user config alone
   QuotaLevel level = QuotaLevel::ok;
-  std::string describe;   // BudgetStatus::describe() then
+  std::string describe; // BudgetStatus::describe() then
   Enforcement enforcement = Enforcement::warn;
   bool stop_running = false;
   double warn_at = 80;
@@ -125,7 +125,7 @@ std::string notice_text(const SubjectLevel& subject, const GuardFile& facts, con
 struct ProjectConfig {
   std::string project_dir; // empty: the user config alone
   Config config;
-  std::string key;         // config_key() of the files it was loaded from
+  std::string key; // config_key() of the files it was loaded from
 };
 
 // Loads the config in force for a project (user config + <project>/.tokenwarden.json), with its key.

@@ -1,7 +1,7 @@
 // tw-command-end: Stop and StopFailure end the turn of a prompt_id; failures also become error events.
-#include "process/hand_off.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
+#include "process/hand_off.hpp"
 
 namespace tw {
 
@@ -57,10 +57,10 @@ Decision handle_command_end(HookCall& call) {
 }
 
 const HookEntry k_command_end_entry{Hook::command_end,
-                            [](HookCall& call, std::string_view payload) {
-                              call.parse_payload(payload, PayloadParts::recorded);
-                              return handle_command_end(call);
-                            },
-                            nullptr};
+                                    [](HookCall& call, std::string_view payload) {
+                                      call.parse_payload(payload, PayloadParts::recorded);
+                                      return handle_command_end(call);
+                                    },
+                                    nullptr};
 
 } // namespace tw

@@ -1,11 +1,10 @@
 // tw-command-start: SessionStart (source, model), UserPromptSubmit (one command row per prompt_id, slash
 // command parsed) and UserPromptExpansion (fills command_name on the same row).
+#include "config/quota_settings.hpp"
+#include "hook/gates.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
-
 #include "process/daemon_launch.hpp"
-#include "hook/gates.hpp"
-#include "config/quota_settings.hpp"
 #include "store/store_quota.hpp"
 
 namespace tw {
@@ -19,7 +18,8 @@ std::string dump(const nlohmann::json& value) {
 }
 
 std::string_view trim_left(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\t' || text.front() == '\r')) {
+  while (!text.empty() &&
+         (text.front() == ' ' || text.front() == '\n' || text.front() == '\t' || text.front() == '\r')) {
     text.remove_prefix(1);
   }
   return text;
@@ -65,7 +65,8 @@ Decision session_start(HookCall& call) {
 
 Decision prompt_submit(HookCall& call) {
   const std::string prompt = call.text("prompt").value_or("");
-  const std::string key = call.header.prompt_id.empty() ? "ts:" + std::to_string(call.clock.now_ms()) : call.header.prompt_id;
+  const std::string key =
+      call.header.prompt_id.empty() ? "ts:" + std::to_string(call.clock.now_ms()) : call.header.prompt_id;
   const std::string_view trimmed = trim_left(prompt);
   EventRow row;
   nlohmann::json detail = nlohmann::json::object();
@@ -111,9 +112,9 @@ Decision prompt_submit(HookCall& call) {
   if (stale) {
     if (!decision.system_message.empty()) decision.system_message += "\n";
     decision.system_message += "tokenwarden: the plan quota state is unknown (last observed " +
-                              format_age(call.clock.now_ms() - *stale->quota_observed_ms) + " via " +
-                              std::string(to_string(stale->quota_source.value_or(QuotaSource::statusline))) +
-                              "); quota limits are not enforced until it is fresh. `tw usage --refresh` checks now.";
+                               format_age(call.clock.now_ms() - *stale->quota_observed_ms) + " via " +
+                               std::string(to_string(stale->quota_source.value_or(QuotaSource::statusline))) +
+                               "); quota limits are not enforced until it is fresh. `tw usage --refresh` checks now.";
   }
   return decision;
 }
@@ -143,10 +144,10 @@ Decision handle_command_start(HookCall& call) {
 }
 
 const HookEntry k_command_start_entry{Hook::command_start,
-                            [](HookCall& call, std::string_view payload) {
-                              call.parse_payload(payload, PayloadParts::recorded);
-                              return handle_command_start(call);
-                            },
-                            nullptr};
+                                      [](HookCall& call, std::string_view payload) {
+                                        call.parse_payload(payload, PayloadParts::recorded);
+                                        return handle_command_start(call);
+                                      },
+                                      nullptr};
 
 } // namespace tw

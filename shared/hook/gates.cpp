@@ -2,11 +2,11 @@
 // resets and how to override, because the user and the model both read it.
 #include "hook/gates.hpp"
 
-#include "quota/account.hpp"
+#include "config/quota_settings.hpp"
 #include "guard/budgets.hpp"
 #include "guard/guard.hpp"
 #include "hook/hook_call.hpp"
-#include "config/quota_settings.hpp"
+#include "quota/account.hpp"
 #include "store/stages.hpp"
 #include "store/store_quota.hpp"
 
@@ -121,8 +121,8 @@ void deliver_notices(HookCall& call, const GuardFile& facts, const Config& confi
     // A subject that is gone (a removed budget) is forgotten without a word.
     for (const auto& entry : told_now) {
       const std::string& subject = entry.first; // a plain reference: clang 14 cannot capture a structured binding
-      const bool current = std::any_of(subjects.begin(), subjects.end(),
-                                       [&](const SubjectLevel& s) { return s.subject == subject; });
+      const bool current =
+          std::any_of(subjects.begin(), subjects.end(), [&](const SubjectLevel& s) { return s.subject == subject; });
       if (!current && subject.rfind("budget:", 0) == 0) rows.set_told(session, subject, QuotaLevel::ok, now);
     }
   });
@@ -172,7 +172,8 @@ GateState gate_state(HookCall& call, Store& store) {
   state.quota = quota_settings(call.env, state.project.config);
   state.guard = QuotaRows(store).guard(); // the override is one of its columns
   state.facts = for_session(call, guard_facts(store, call.clock.now_ms()), state.quota);
-  state.overridden = state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
+  state.overridden =
+      state.guard && state.guard->override_until_ms && *state.guard->override_until_ms > call.clock.now_ms();
   return state;
 }
 
@@ -184,8 +185,8 @@ bool quota_critical(const GateState& state, EpochMs now) {
 // reading's age, and the way out when the reading is old.
 std::string quota_reason(const std::optional<QuotaWindow>& five_hour, const std::optional<QuotaWindow>& seven_day,
                          const QuotaStanding& standing, const QuotaSettings& quota, EpochMs now) {
-  std::string text = quota_summary(five_hour, seven_day, now) + ", critical at " + percent_text(quota.thresholds.critical) +
-                     "; read " + format_age(standing.age_ms);
+  std::string text = quota_summary(five_hour, seven_day, now) + ", critical at " +
+                     percent_text(quota.thresholds.critical) + "; read " + format_age(standing.age_ms);
   if (standing.held) text += ", held as a lower bound until its window resets";
   return text + ". `tw usage --refresh` reads it again: a lower reading reopens the gates";
 }
@@ -285,8 +286,8 @@ Decision gate_spawn(HookCall& call, const nlohmann::json& tool_input) {
       input["model"] = rule.to;
       decision.permission = Permission::allow;
       decision.updated_input = input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      decision.additional_context = "tokenwarden: this subagent runs on " + rule.to + " instead of " +
-                                    requested_model + " because " + warned->describe() + " is past its warn threshold.";
+      decision.additional_context = "tokenwarden: this subagent runs on " + rule.to + " instead of " + requested_model +
+                                    " because " + warned->describe() + " is past its warn threshold.";
       store.write([&] { record_action(call, store, "model_downshift", key, decision.additional_context); });
       break;
     }
@@ -368,7 +369,7 @@ struct StopCheck {
   std::optional<GuardFile> file; // the facts for this project (nothing: no state, or an override is on)
   std::optional<ProjectConfig> project;
   QuotaSettings quota;
-  std::string reason;            // set when the session must stop
+  std::string reason; // set when the session must stop
 };
 
 // Whether this session must stop: from guard.json alone unless something may apply; then the config decides
@@ -389,12 +390,13 @@ StopCheck check_stop(HookCall& call) {
     return check;
   }
   const GuardFile& file = *check.file;
-  const bool facts_only_keys = !file.quota_observed_ms && file.stops.empty() && file.budgets.empty() && file.told.empty();
+  const bool facts_only_keys =
+      !file.quota_observed_ms && file.stops.empty() && file.budgets.empty() && file.told.empty();
   if (facts_only_keys && file.config_keys.empty()) return check;
   // Two stat() calls tell whether the config files changed since this project's facts were computed.
   auto known = file.config_keys.find(call.project_dir());
-  const bool changed = known == file.config_keys.end() ||
-                       known->second != config_key(call.paths.user_config, call.paths.project_config);
+  const bool changed =
+      known == file.config_keys.end() || known->second != config_key(call.paths.user_config, call.paths.project_config);
   if (!changed && facts_only_keys) return check;
   check.project = load_project_config(call.paths.user_config, call.project_dir());
   if (changed) check.file = current_facts(call, call.store(), *check.file, *check.project);

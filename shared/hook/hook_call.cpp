@@ -16,11 +16,30 @@ namespace {
 
 // What the recording hooks read of a payload: these top-level members, nothing else.
 bool recorded_member(const std::string& key) {
-  static constexpr std::string_view k_keys[] = {
-      "session_id", "hook_event_name", "tool_name", "prompt_id", "cwd", "transcript_path", "agent_id",
-      "agent_type", "agent_transcript_path", "source", "model", "prompt", "command_name", "tool_use_id",
-      "tool_input", "tool_response", "duration_ms", "error", "error_details", "is_interrupt", "stop_hook_active",
-      "background_tasks", "last_assistant_message", "seconds_since_last_response"};
+  static constexpr std::string_view k_keys[] = {"session_id",
+                                                "hook_event_name",
+                                                "tool_name",
+                                                "prompt_id",
+                                                "cwd",
+                                                "transcript_path",
+                                                "agent_id",
+                                                "agent_type",
+                                                "agent_transcript_path",
+                                                "source",
+                                                "model",
+                                                "prompt",
+                                                "command_name",
+                                                "tool_use_id",
+                                                "tool_input",
+                                                "tool_response",
+                                                "duration_ms",
+                                                "error",
+                                                "error_details",
+                                                "is_interrupt",
+                                                "stop_hook_active",
+                                                "background_tasks",
+                                                "last_assistant_message",
+                                                "seconds_since_last_response"};
   return std::find(std::begin(k_keys), std::end(k_keys), key) != std::end(k_keys);
 }
 

@@ -2,12 +2,12 @@
 #pragma once
 
 #include "base/clock.hpp"
+#include "base/env.hpp"
+#include "base/error.hpp"
+#include "base/paths.hpp"
 #include "config/config.hpp"
 #include "protocol/decision.hpp"
-#include "base/error.hpp"
-#include "base/env.hpp"
 #include "protocol/hook_io.hpp"
-#include "base/paths.hpp"
 #include "protocol/hook_kind.hpp"
 #include "store/store.hpp"
 

@@ -1,8 +1,8 @@
 // tw-post-task: spawn completion (PostToolUse / PostToolUseFailure on Agent|Task|Skill), SubagentStart and
 // SubagentStop. Links a spawn to its agent only by tool_response.agentId or the agent's .meta.json toolUseId.
-#include "process/hand_off.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
+#include "process/hand_off.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -179,10 +179,10 @@ Decision handle_post_task(HookCall& call) {
 }
 
 const HookEntry k_post_task_entry{Hook::post_task,
-                            [](HookCall& call, std::string_view payload) {
-                              call.parse_payload(payload, PayloadParts::recorded);
-                              return handle_post_task(call);
-                            },
-                            nullptr};
+                                  [](HookCall& call, std::string_view payload) {
+                                    call.parse_payload(payload, PayloadParts::recorded);
+                                    return handle_post_task(call);
+                                  },
+                                  nullptr};
 
 } // namespace tw

@@ -1,9 +1,8 @@
 // tw-pre-spawn: PreToolUse on Agent|Task|Skill records a spawn request or a skill invocation start.
+#include "hook/gates.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
-
 #include "process/daemon_launch.hpp"
-#include "hook/gates.hpp"
 
 namespace tw {
 
@@ -56,10 +55,10 @@ Decision handle_pre_spawn(HookCall& call) {
 }
 
 const HookEntry k_pre_spawn_entry{Hook::pre_spawn,
-                            [](HookCall& call, std::string_view payload) {
-                              call.parse_payload(payload, PayloadParts::recorded);
-                              return handle_pre_spawn(call);
-                            },
-                            nullptr};
+                                  [](HookCall& call, std::string_view payload) {
+                                    call.parse_payload(payload, PayloadParts::recorded);
+                                    return handle_pre_spawn(call);
+                                  },
+                                  nullptr};
 
 } // namespace tw

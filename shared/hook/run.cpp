@@ -1,11 +1,11 @@
 // run_hook: the one catch site of every hook binary, its exit-code policy, and the test-only switch.
 #include "hook/run.hpp"
 
-#include "config/config.hpp"
 #include "base/env.hpp"
 #include "base/error.hpp"
-#include "process/error_log.hpp"
+#include "config/config.hpp"
 #include "hook/hook_call.hpp"
+#include "process/error_log.hpp"
 #include "protocol/hook_io.hpp"
 
 #include <csignal>
@@ -69,7 +69,8 @@ void log_failure(Hook hook, const Env& env, const Clock& clock, HookCall* call, 
 // The one catch site of a hook run. read(session_id) yields the scanned header and the payload text; its
 // errors (bad input, a read failure) are caught and logged like every other, naming the session when read()
 // set it before failing.
-template <typename Read> HookOutcome run_guarded(const HookEntry& entry, const Env& env, const Clock& clock, Read&& read) {
+template <typename Read>
+HookOutcome run_guarded(const HookEntry& entry, const Env& env, const Clock& clock, Read&& read) {
   const Hook hook = entry.hook;
   HookOutcome outcome;
   std::optional<HookCall> call;
@@ -126,7 +127,8 @@ int run_hook(const HookEntry& entry, int argc, char** argv) {
   const HookOutcome outcome = run_guarded(entry, env, clock, [&](std::string& session_id) {
     HookHeader partial;
     try {
-      input = read_hook_input(0, hook == Hook::stop ? KeepText::unless_pre_tool_use : KeepText::always, 65536, &partial);
+      input =
+          read_hook_input(0, hook == Hook::stop ? KeepText::unless_pre_tool_use : KeepText::always, 65536, &partial);
     } catch (...) {
       session_id = partial.session_id;
       throw;

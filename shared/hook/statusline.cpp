@@ -1,18 +1,16 @@
 // tw-statusline: one read of the store, a write only when the input changed (the snapshot, and the quota
 // observation with the guard row in the same transaction), and one line rendered to the terminal width.
 // Never touches the network and never scans history.
+#include "config/quota_settings.hpp"
+#include "guard/guard.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
-
-#include "guard/guard.hpp"
-
 #include "process/error_log.hpp"
+#include "quota/account.hpp"
 #include "quota/quota_json.hpp"
 #include "quota/render.hpp"
-#include "store/store_quota.hpp"
-#include "quota/account.hpp"
-#include "config/quota_settings.hpp"
 #include "quota/usage_cache.hpp"
+#include "store/store_quota.hpp"
 
 #include <fstream>
 #include <sys/stat.h>
@@ -53,8 +51,8 @@ StatusSnapshot snapshot_of(const HookCall& call) {
   // Context fill from the input alone: used_percentage, else tokens over the window size.
   if (!snapshot.context_used_pct && snapshot.context_tokens && snapshot.context_window_size &&
       *snapshot.context_window_size > 0) {
-    snapshot.context_used_pct = 100.0 * static_cast<double>(*snapshot.context_tokens) /
-                                static_cast<double>(*snapshot.context_window_size);
+    snapshot.context_used_pct =
+        100.0 * static_cast<double>(*snapshot.context_tokens) / static_cast<double>(*snapshot.context_window_size);
   }
   if (auto it = call.payload.find("rate_limits"); it != call.payload.end() && it->is_object()) {
     snapshot.rate_limits = it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -102,7 +100,7 @@ bool errors_logged_since(const std::filesystem::path& log, EpochMs since) {
 // The budget closest to its block threshold among those that count this session (from the guard row's
 // budget detail, as the last ingest computed it).
 std::optional<BudgetView> tightest_budget(const GuardState& guard, const std::string& session_id,
-                                         const std::string& project_dir) {
+                                          const std::string& project_dir) {
   if (!guard.budget_detail) return std::nullopt;
   const auto detail = nlohmann::json::parse(*guard.budget_detail, nullptr, false);
   if (!detail.is_array()) return std::nullopt;
@@ -166,8 +164,8 @@ std::string snapshot_text(const StatusSnapshot& s) {
 std::string cache_key(HookCall& call, const StatusSnapshot& snapshot) {
   const auto db = call.db_path();
   std::string key = std::to_string(fnv1a(snapshot_text(snapshot)));
-  for (const auto& file : {guard_file_path(db), call.paths.user_config, call.paths.project_config,
-                           error_log_path_for(db)}) {
+  for (const auto& file :
+       {guard_file_path(db), call.paths.user_config, call.paths.project_config, error_log_path_for(db)}) {
     key += "|" + mtime_of(file);
   }
   key += "|" + call.env.get_or("COLUMNS", "") + "|" + call.env.get_or("NO_COLOR", "");
@@ -239,31 +237,32 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
   std::optional<QuotaObservation> observation; // what the quota segment shows
   std::optional<GuardState> guard;
   if (!snapshot.session_id.empty()) try {
-    Store& store = call.store();
-    QuotaRows rows(store);
-    StatuslineRead read = rows.statusline_read(snapshot.session_id);
-    guard = std::move(read.guard);
-    if (guard) observation = guard->observation;
-    if (!read.snapshot || !same_snapshot(snapshot, *read.snapshot)) {
-      // The input changed: Claude Code got a new answer, so its rate_limits are current as of now.
-      std::optional<QuotaObservation> fresh;
-      if (snapshot.rate_limits && config.quota.enabled) fresh = parse_statusline_rate_limits(*snapshot.rate_limits, now);
-      // The reading is this session's account's (read only when there is one to store).
-      if (fresh) fresh->account = account_evidence(call.env, call.paths.home).account;
-      store.write([&] {
-        store.save_status_if_changed(snapshot);
-        store.upsert_session(call.session_row());
-        if (fresh) save_quota_observation(store, *fresh, thresholds, now);
-      });
-      if (fresh) {
-        observation = fresh;
-        write_usage_cache(usage_cache_path_for(call.db_path()), *fresh);
-        publish_guard(store, call.db_path(), now);
+      Store& store = call.store();
+      QuotaRows rows(store);
+      StatuslineRead read = rows.statusline_read(snapshot.session_id);
+      guard = std::move(read.guard);
+      if (guard) observation = guard->observation;
+      if (!read.snapshot || !same_snapshot(snapshot, *read.snapshot)) {
+        // The input changed: Claude Code got a new answer, so its rate_limits are current as of now.
+        std::optional<QuotaObservation> fresh;
+        if (snapshot.rate_limits && config.quota.enabled)
+          fresh = parse_statusline_rate_limits(*snapshot.rate_limits, now);
+        // The reading is this session's account's (read only when there is one to store).
+        if (fresh) fresh->account = account_evidence(call.env, call.paths.home).account;
+        store.write([&] {
+          store.save_status_if_changed(snapshot);
+          store.upsert_session(call.session_row());
+          if (fresh) save_quota_observation(store, *fresh, thresholds, now);
+        });
+        if (fresh) {
+          observation = fresh;
+          write_usage_cache(usage_cache_path_for(call.db_path()), *fresh);
+          publish_guard(store, call.db_path(), now);
+        }
       }
+    } catch (const Error& e) {
+      call.deferred_error.emplace(std::string(to_string(e.kind())), e.what());
     }
-  } catch (const Error& e) {
-    call.deferred_error.emplace(std::string(to_string(e.kind())), e.what());
-  }
   // Without a stored state (no session id, or the store failed) the input's own rate_limits still show.
   if (!observation && snapshot.rate_limits && config.quota.enabled) {
     observation = parse_statusline_rate_limits(*snapshot.rate_limits, now);
@@ -274,7 +273,8 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
   view.context_percent = snapshot.context_used_pct;
   view.session_usd = snapshot.cost_usd;
   if (config.quota.enabled) {
-    view.quota = quota_view(observation, guard ? &*guard : nullptr, now, quota_settings(call.env, config).check_interval_s);
+    view.quota =
+        quota_view(observation, guard ? &*guard : nullptr, now, quota_settings(call.env, config).check_interval_s);
   } else {
     view.quota = QuotaView{};
     view.quota->no_plan = true;
@@ -285,10 +285,11 @@ std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
   }
   if (guard) {
     view.budget = tightest_budget(*guard, snapshot.session_id, call.project_dir());
-    if (guard->override_until_ms && *guard->override_until_ms > now) view.override_left_ms = *guard->override_until_ms - now;
+    if (guard->override_until_ms && *guard->override_until_ms > now)
+      view.override_left_ms = *guard->override_until_ms - now;
   }
-  view.errors_in_last_hour =
-      call.deferred_error.has_value() || errors_logged_since(error_log_path_for(call.db_path()), now - k_error_marker_window_ms);
+  view.errors_in_last_hour = call.deferred_error.has_value() ||
+                             errors_logged_since(error_log_path_for(call.db_path()), now - k_error_marker_window_ms);
 
   RenderOptions options;
   const auto no_color = call.env.get("NO_COLOR");

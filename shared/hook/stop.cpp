@@ -1,10 +1,9 @@
 // tw-stop: the per-tool-call guard (PreToolUse, matcher "*") and SessionEnd. On PreToolUse it must stay at
 // the floor: it works from the scanned header only and never builds a tree of tool_input.
-#include "hook/hook_call.hpp"
-#include "hook/run.hpp"
-
 #include "guard/guard.hpp"
 #include "hook/gates.hpp"
+#include "hook/hook_call.hpp"
+#include "hook/run.hpp"
 
 namespace tw {
 

@@ -1,8 +1,8 @@
 // The hook side of the usage watchdog: the running check and the detached start.
 #include "process/daemon_launch.hpp"
 
-#include "process/detach.hpp"
 #include "base/env.hpp"
+#include "process/detach.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -55,7 +55,8 @@ DaemonLaunch ensure_daemon_running(const Env& env, const fs::path& db_path) noex
       tw = self.parent_path() / "tw";
     }
     if (::access(tw.c_str(), X_OK) != 0) return DaemonLaunch::no_binary;
-    return spawn_detached({tw.string(), "daemon", "run", "--foreground"}) ? DaemonLaunch::started : DaemonLaunch::failed;
+    return spawn_detached({tw.string(), "daemon", "run", "--foreground"}) ? DaemonLaunch::started
+                                                                          : DaemonLaunch::failed;
   } catch (...) {
     return DaemonLaunch::failed;
   }

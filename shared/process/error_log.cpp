@@ -33,8 +33,10 @@ void rotate_locked(int fd, const fs::path& log_path) {
   for (const auto& line : keep) text += line + "\n";
   const bool written = ::write(out, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(out);
-  if (written) ::rename(temp.c_str(), log_path.c_str());
-  else ::unlink(temp.c_str());
+  if (written)
+    ::rename(temp.c_str(), log_path.c_str());
+  else
+    ::unlink(temp.c_str());
 }
 
 } // namespace

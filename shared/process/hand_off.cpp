@@ -1,9 +1,9 @@
 // The ingest queue: a file of paths appended under a short flock, and a lock file for the one waiting ingest.
 #include "process/hand_off.hpp"
 
-#include "process/detach.hpp"
 #include "base/env.hpp"
 #include "base/error.hpp"
+#include "process/detach.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -54,7 +54,8 @@ bool queue_for_ingest(const fs::path& db_path, const std::vector<std::string>& p
     text += '\n';
   }
   if (text.empty()) return true;
-  const int fd = ::open(queue_path(db_path).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+  const int fd =
+      ::open(queue_path(db_path).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) return false;
   struct stat st {};
   bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lock_within(fd, wait_ms);

@@ -21,10 +21,11 @@ bool queue_for_ingest(const std::filesystem::path& db_path, const std::vector<st
 bool ingest_waiting(const std::filesystem::path& db_path);
 
 // Hands transcript files to the ingest: queues them, and starts a detached `tw ingest --hand-off` beside this
-// hook binary, handing it the waiting slot, unless one is waiting already. Paths that do not exist are dropped; nothing starts when none is
-// left, when tw is missing, or when TOKENWARDEN_NO_INGEST is set (tests). Returns true when a process was
-// started.
-bool hand_off_ingest(const Env& env, const std::filesystem::path& db_path, const std::vector<std::filesystem::path>& paths);
+// hook binary, handing it the waiting slot, unless one is waiting already. Paths that do not exist are dropped; nothing
+// starts when none is left, when tw is missing, or when TOKENWARDEN_NO_INGEST is set (tests). Returns true when a
+// process was started.
+bool hand_off_ingest(const Env& env, const std::filesystem::path& db_path,
+                     const std::vector<std::filesystem::path>& paths);
 
 // The waiting slot, held by `tw ingest --hand-off` from its start until it holds the ingest lock. A second
 // process that cannot take it exits at once: the one holding it will read what the second was started for.

@@ -28,9 +28,9 @@ bool can_block(std::string_view event) {
 }
 
 bool takes_additional_context(std::string_view event) {
-  return event == "PreToolUse" || event == "PostToolUse" || event == "PostToolUseFailure" ||
-         event == "PostToolBatch" || event == "UserPromptSubmit" || event == "SessionStart" ||
-         event == "SubagentStart" || event == "Stop" || event == "SubagentStop" || event == "Notification";
+  return event == "PreToolUse" || event == "PostToolUse" || event == "PostToolUseFailure" || event == "PostToolBatch" ||
+         event == "UserPromptSubmit" || event == "SessionStart" || event == "SubagentStart" || event == "Stop" ||
+         event == "SubagentStop" || event == "Notification";
 }
 
 [[noreturn]] void refuse(std::string_view event, const std::string& what) {
@@ -106,11 +106,16 @@ Decision decision_from_json(std::string_view json_text) {
   };
   Decision decision;
   const std::string permission = text("permissionDecision");
-  if (permission == "allow") decision.permission = Permission::allow;
-  else if (permission == "deny") decision.permission = Permission::deny;
-  else if (permission == "ask") decision.permission = Permission::ask;
-  else if (permission == "defer") decision.permission = Permission::defer;
-  else if (!permission.empty()) throw Error(ErrorKind::bad_input, "unknown permissionDecision " + permission);
+  if (permission == "allow")
+    decision.permission = Permission::allow;
+  else if (permission == "deny")
+    decision.permission = Permission::deny;
+  else if (permission == "ask")
+    decision.permission = Permission::ask;
+  else if (permission == "defer")
+    decision.permission = Permission::defer;
+  else if (!permission.empty())
+    throw Error(ErrorKind::bad_input, "unknown permissionDecision " + permission);
   decision.permission_reason = text("reason");
   if (auto it = doc.find("updatedInput"); it != doc.end()) decision.updated_input = it->dump();
   decision.additional_context = text("additionalContext");

@@ -117,7 +117,8 @@ private:
 class Scanner {
 public:
   // on_event runs once hook_event_name is known (tw-stop then stops keeping a PreToolUse document).
-  Scanner(Input& in, std::function<void(const std::string&)> on_event = {}) : m_in(in), m_on_event(std::move(on_event)) {}
+  Scanner(Input& in, std::function<void(const std::string&)> on_event = {})
+      : m_in(in), m_on_event(std::move(on_event)) {}
 
   // Fills header as the fields arrive, so that a caller sees the session of a document that fails later.
   HookHeader scan(HookHeader& header) {
@@ -393,8 +394,8 @@ HookHeader scan_header(std::string_view document, HookHeader* partial) {
   return Scanner(in).scan(header);
 }
 
-std::vector<std::pair<std::string, std::string_view>> top_level_members(
-    std::string_view document, const std::function<bool(const std::string&)>& wanted) {
+std::vector<std::pair<std::string, std::string_view>>
+top_level_members(std::string_view document, const std::function<bool(const std::string&)>& wanted) {
   Input in(document);
   return Scanner(in).members(document, wanted);
 }
@@ -421,8 +422,8 @@ HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes, HookHe
 
 void require_hook_fields(const HookHeader& header) {
   if (header.session_id.empty()) throw Error(ErrorKind::bad_input, "invalid hook payload: missing session_id");
-  if (header.hook_event_name.empty()) throw Error(ErrorKind::bad_input, "invalid hook payload: missing hook_event_name");
+  if (header.hook_event_name.empty())
+    throw Error(ErrorKind::bad_input, "invalid hook payload: missing hook_event_name");
 }
-
 
 } // namespace tw

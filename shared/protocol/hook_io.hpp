@@ -37,8 +37,8 @@ HookHeader scan_header(std::string_view document, HookHeader* partial = nullptr)
 
 // The top-level members of one JSON object whose key is wanted, each as the text of its value (a view into
 // document), in order; every other value is skipped, never built. Throws Error(bad_input) like scan_header.
-std::vector<std::pair<std::string, std::string_view>> top_level_members(
-    std::string_view document, const std::function<bool(const std::string&)>& wanted);
+std::vector<std::pair<std::string, std::string_view>>
+top_level_members(std::string_view document, const std::function<bool(const std::string&)>& wanted);
 
 // What a hook read from stdin: the scanned header and, unless it was not needed, the whole document.
 struct HookInput {
@@ -61,6 +61,5 @@ HookInput read_hook_input(int fd, KeepText keep, std::size_t chunk_bytes = 65536
 
 // Hooks (not the statusline) need session_id and hook_event_name. Throws Error(bad_input) otherwise.
 void require_hook_fields(const HookHeader& header);
-
 
 } // namespace tw

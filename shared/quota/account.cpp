@@ -25,13 +25,18 @@ std::size_t end_of_value(std::string_view text, std::size_t pos) {
   for (std::size_t i = pos; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      ++depth;
+    else if ((c == '}' || c == ']') && --depth == 0)
+      return i + 1;
   }
   return std::string_view::npos;
 }
@@ -42,10 +47,12 @@ std::string string_member(std::string_view object, std::string_view key) {
   std::size_t at = object.find(quoted);
   if (at == std::string_view::npos) return {};
   at += quoted.size();
-  while (at < object.size() && (object[at] == ' ' || object[at] == '\n' || object[at] == '\r' || object[at] == '\t')) ++at;
+  while (at < object.size() && (object[at] == ' ' || object[at] == '\n' || object[at] == '\r' || object[at] == '\t'))
+    ++at;
   if (at >= object.size() || object[at] != ':') return {};
   ++at;
-  while (at < object.size() && (object[at] == ' ' || object[at] == '\n' || object[at] == '\r' || object[at] == '\t')) ++at;
+  while (at < object.size() && (object[at] == ' ' || object[at] == '\n' || object[at] == '\r' || object[at] == '\t'))
+    ++at;
   if (at >= object.size() || object[at] != '"') return {};
   const std::size_t end = object.find('"', at + 1);
   if (end == std::string_view::npos) return {};

@@ -20,9 +20,9 @@ std::optional<QuotaSource> parse_quota_source(std::string_view text);
 
 // One usage window (or per-model bucket): percent used 0-100 and when it resets.
 struct QuotaWindow {
-  double utilization = 0;                // percent, 0-100 (clamped)
-  std::optional<EpochMs> resets_at_ms;   // nothing when unknown or unparseable
-  std::string resets_at_text;            // as received (ISO-8601), or generated from epoch seconds
+  double utilization = 0;              // percent, 0-100 (clamped)
+  std::optional<EpochMs> resets_at_ms; // nothing when unknown or unparseable
+  std::string resets_at_text;          // as received (ISO-8601), or generated from epoch seconds
 };
 
 // A per-model (or otherwise named) weekly bucket: seven_day_opus, seven_day_sonnet, limits[] entries.

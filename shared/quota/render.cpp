@@ -120,7 +120,8 @@ std::optional<Segment> build_segment(const std::string& name, const StatusView& 
   } else if (name == "budget") {
     if (!view.budget) return std::nullopt;
     segment.full = view.budget->name + " " + budget_bar(view.budget->percent, view.budget->level, 8, options.color);
-    segment.compact = view.budget->name + " " + colored(percent_text(view.budget->percent), view.budget->level, options.color);
+    segment.compact =
+        view.budget->name + " " + colored(percent_text(view.budget->percent), view.budget->level, options.color);
     segment.importance = 80;
   } else if (name == "burn") {
     if (!view.burn_usd_per_hour) return std::nullopt;

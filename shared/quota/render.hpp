@@ -14,15 +14,15 @@ namespace tw {
 
 // One quota window as the statusline shows it.
 struct WindowView {
-  double percent = 0;                   // as observed
-  std::optional<EpochMs> resets_in_ms;  // negative when the reset time has passed
+  double percent = 0;                  // as observed
+  std::optional<EpochMs> resets_in_ms; // negative when the reset time has passed
 };
 
 // The quota as the statusline shows it.
 struct QuotaView {
   std::optional<WindowView> five_hour;
   std::optional<WindowView> seven_day;
-  bool stale = false;  // older than twice check_interval: the level is UNKNOWN, the age is shown
+  bool stale = false; // older than twice check_interval: the level is UNKNOWN, the age is shown
   EpochMs age_ms = 0;
   bool no_plan = false; // API-key users: nothing to show
 };
@@ -40,9 +40,9 @@ struct StatusView {
   std::optional<double> context_percent;
   std::optional<double> session_usd;
   std::optional<double> today_usd;
-  std::optional<QuotaView> quota;       // nothing = no quota data at all (shown as "quota ?")
+  std::optional<QuotaView> quota; // nothing = no quota data at all (shown as "quota ?")
   std::optional<double> burn_usd_per_hour;
-  bool errors_in_last_hour = false;     // hooks logged errors: a marker that is never dropped
+  bool errors_in_last_hour = false; // hooks logged errors: a marker that is never dropped
   std::optional<BudgetView> budget;
   std::optional<EpochMs> override_left_ms; // an active override: a marker that is never dropped
 };

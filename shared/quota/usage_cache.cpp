@@ -4,7 +4,6 @@
 #include "base/paths.hpp"
 #include "quota/quota_json.hpp"
 
-
 namespace tw {
 
 std::filesystem::path usage_cache_path_for(const std::filesystem::path& db_path) {

@@ -58,8 +58,7 @@ void GuardRows::set_told(const std::string& session_id, const std::string& subje
 
 bool GuardRows::forget_told(const std::string& session_id, EpochMs now) {
   try {
-    SQLite::Statement statement(StoreAccess::db(m_store),
-                                "DELETE FROM guard_told WHERE session_id = ? OR told_ms < ?");
+    SQLite::Statement statement(StoreAccess::db(m_store), "DELETE FROM guard_told WHERE session_id = ? OR told_ms < ?");
     statement.bind(1, session_id);
     statement.bind(2, static_cast<int64_t>(now - 7LL * 24 * 3600 * 1000));
     return statement.exec() > 0;

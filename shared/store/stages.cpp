@@ -38,7 +38,8 @@ StageHistory read_stage_history(SQLite::Database& db) {
   try {
     SQLite::Statement s(db, "SELECT project, from_ms, stage FROM stage_history");
     StageHistory history;
-    while (s.executeStep()) history.add(s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString());
+    while (s.executeStep())
+      history.add(s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString());
     return history;
   } catch (const SQLite::Exception& e) {
     rethrow_storage(e, "reading the stage history");
@@ -60,8 +61,9 @@ void write_stage(SQLite::Database& db, const std::string& project, const std::st
 
 std::string stage_in_force(Store& store, const std::string& project_dir, EpochMs now) {
   try {
-    SQLite::Statement statement(StoreAccess::db(store), "SELECT stage FROM stage_history WHERE project IN (?, '*') "
-                                                        "AND from_ms <= ? ORDER BY project = '*', from_ms DESC LIMIT 1");
+    SQLite::Statement statement(StoreAccess::db(store),
+                                "SELECT stage FROM stage_history WHERE project IN (?, '*') "
+                                "AND from_ms <= ? ORDER BY project = '*', from_ms DESC LIMIT 1");
     statement.bind(1, stage_project_key(project_dir));
     statement.bind(2, static_cast<int64_t>(now));
     return statement.executeStep() ? statement.getColumn(0).getString() : std::string();

@@ -23,31 +23,34 @@ namespace tw {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-
-} // namespace
+namespace {} // namespace
 
 [[noreturn]] void rethrow_storage(const SQLite::Exception& e, const std::string& what) {
-  throw Error(ErrorKind::storage, what + ": " + e.what() + " (sqlite code " + std::to_string(e.getErrorCode()) +
-                                      "/" + std::to_string(e.getExtendedErrorCode()) + ")");
+  throw Error(ErrorKind::storage, what + ": " + e.what() + " (sqlite code " + std::to_string(e.getErrorCode()) + "/" +
+                                      std::to_string(e.getExtendedErrorCode()) + ")");
 }
 
 // Binding and reading optional values (declared in store_impl.hpp).
 
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::string>& value) {
-  if (value) statement.bind(index, *value);
-  else statement.bind(index);
+  if (value)
+    statement.bind(index, *value);
+  else
+    statement.bind(index);
 }
 
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::int64_t>& value) {
-  if (value) statement.bind(index, static_cast<int64_t>(*value));
-  else statement.bind(index);
+  if (value)
+    statement.bind(index, static_cast<int64_t>(*value));
+  else
+    statement.bind(index);
 }
 
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<double>& value) {
-  if (value) statement.bind(index, *value);
-  else statement.bind(index);
+  if (value)
+    statement.bind(index, *value);
+  else
+    statement.bind(index);
 }
 
 std::optional<std::string> text_column(SQLite::Statement& statement, int index) {
@@ -82,11 +85,10 @@ void create_private_file(const fs::path& path) {
 
 } // namespace
 
-
-
 int expected_schema_version() {
   int total = 0;
-  for (const MigrationSet& set : std::span(k_migration_sets, k_migration_set_count)) total += static_cast<int>(set.count);
+  for (const MigrationSet& set : std::span(k_migration_sets, k_migration_set_count))
+    total += static_cast<int>(set.count);
   return total;
 }
 
@@ -450,10 +452,9 @@ std::vector<AgentRow> Store::agents(const std::string& session_id) const {
 
 std::optional<StatusSnapshot> Store::status(const std::string& session_id) const {
   try {
-    SQLite::Statement statement(m_impl->db,
-                                "SELECT session_id, project_dir, ts_ms, model_id, model_name, cost_usd, "
-                                "context_used_pct, context_tokens, context_window_size, rate_limits "
-                                "FROM statusline WHERE session_id = ?");
+    SQLite::Statement statement(m_impl->db, "SELECT session_id, project_dir, ts_ms, model_id, model_name, cost_usd, "
+                                            "context_used_pct, context_tokens, context_window_size, rate_limits "
+                                            "FROM statusline WHERE session_id = ?");
     statement.bind(1, session_id);
     if (!statement.executeStep()) return std::nullopt;
     StatusSnapshot s;
@@ -475,8 +476,9 @@ std::optional<StatusSnapshot> Store::status(const std::string& session_id) const
 
 std::string Store::prompt_command(const std::string& session_id, const std::string& prompt_id) const {
   try {
-    SQLite::Statement statement(m_impl->db, "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
-                                            "AND natural_key = ?");
+    SQLite::Statement statement(m_impl->db,
+                                "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
+                                "AND natural_key = ?");
     statement.bind(1, session_id);
     statement.bind(2, prompt_id);
     return statement.executeStep() ? text_column(statement, 0).value_or("") : std::string();

@@ -20,8 +20,8 @@ enum class StoreMode { hook, cli, read_only };
 // delivering the same hook payload twice leaves one row.
 struct EventRow {
   std::string session_id;
-  std::string event_type; // command_start/end, agent_spawn_start/end, skill_invoke_start/end, subagent_start/stop,
-                          // session_start/end, checkpoint_start/end, error, warning, info
+  std::string event_type;  // command_start/end, agent_spawn_start/end, skill_invoke_start/end, subagent_start/stop,
+                           // session_start/end, checkpoint_start/end, error, warning, info
   std::string natural_key; // prompt_id, tool_use_id, agent_id, ...
   EpochMs ts_ms = 0;
   std::string project_dir;
@@ -38,10 +38,10 @@ struct EventRow {
 
 // What to do when an event row with the same natural key exists.
 enum class OnConflict {
-  keep,        // leave it: a duplicate delivery
-  fill,        // fill only the columns that are still empty
-  rename,      // take the new name (UserPromptExpansion's command_name), fill the rest
-  latest_end,  // turn ends: keep the latest time and status
+  keep,       // leave it: a duplicate delivery
+  fill,       // fill only the columns that are still empty
+  rename,     // take the new name (UserPromptExpansion's command_name), fill the rest
+  latest_end, // turn ends: keep the latest time and status
 };
 
 struct SessionRow {

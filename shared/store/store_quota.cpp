@@ -7,14 +7,14 @@
 
 namespace tw {
 
-
 namespace {
 
 constexpr const char* k_guard_columns =
     "g.computed_ms, g.level, g.quota_level, g.quota_observed_ms, g.quota_source, g.five_hour_pct, "
     "g.five_hour_resets_ms, g.seven_day_pct, g.seven_day_resets_ms, g.quota_detail, g.quota_note, g.quota_note_ms, "
     "g.quota_previous_level, g.quota_changed_ms, g.budget_level, g.budget_detail, g.today_usd, g.today_start_ms, "
-    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason, g.budget_config_keys, g.quota_account";
+    "g.burn_usd_per_hour, g.spend_computed_ms, g.override_until_ms, g.override_reason, g.budget_config_keys, "
+    "g.quota_account";
 
 std::optional<QuotaWindow> window_from_columns(SQLite::Statement& statement, int pct, int resets) {
   auto percent = real_column(statement, pct);
@@ -136,11 +136,12 @@ StatuslineRead QuotaRows::statusline_read(const std::string& session_id) const {
   }
 }
 
-QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, const Thresholds& thresholds,
-                                       EpochMs now) {
+QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, const Thresholds& thresholds, EpochMs now) {
   const QuotaLevel level = observation_level(observation, thresholds, now);
   const std::string detail = observation_to_json(observation);
-  auto pct = [](const std::optional<QuotaWindow>& w) { return w ? std::optional<double>(w->utilization) : std::nullopt; };
+  auto pct = [](const std::optional<QuotaWindow>& w) {
+    return w ? std::optional<double>(w->utilization) : std::nullopt;
+  };
   auto resets = [](const std::optional<QuotaWindow>& w) { return w ? w->resets_at_ms : std::nullopt; };
   try {
     SQLite::Database& db = StoreAccess::db(m_store);
@@ -157,12 +158,13 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     history.bind(8, observation.account);
     history.exec();
     if (observation.has_windows()) {
-      SQLite::Statement account(db, "INSERT INTO quota_accounts (account, observed_ms, five_hour_pct, five_hour_resets_ms, "
-                                    "seven_day_pct, seven_day_resets_ms) VALUES (?,?,?,?,?,?) ON CONFLICT (account) DO "
-                                    "UPDATE SET observed_ms = excluded.observed_ms, five_hour_pct = excluded.five_hour_pct, "
-                                    "five_hour_resets_ms = excluded.five_hour_resets_ms, seven_day_pct = "
-                                    "excluded.seven_day_pct, seven_day_resets_ms = excluded.seven_day_resets_ms "
-                                    "WHERE excluded.observed_ms >= quota_accounts.observed_ms");
+      SQLite::Statement account(
+          db, "INSERT INTO quota_accounts (account, observed_ms, five_hour_pct, five_hour_resets_ms, "
+              "seven_day_pct, seven_day_resets_ms) VALUES (?,?,?,?,?,?) ON CONFLICT (account) DO "
+              "UPDATE SET observed_ms = excluded.observed_ms, five_hour_pct = excluded.five_hour_pct, "
+              "five_hour_resets_ms = excluded.five_hour_resets_ms, seven_day_pct = "
+              "excluded.seven_day_pct, seven_day_resets_ms = excluded.seven_day_resets_ms "
+              "WHERE excluded.observed_ms >= quota_accounts.observed_ms");
       account.bind(1, observation.account);
       account.bind(2, static_cast<int64_t>(observation.observed_ms));
       bind_optional(account, 3, pct(observation.five_hour));
@@ -174,12 +176,14 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
 
     ensure_guard_row(db, now);
     SQLite::Statement guard(
-        db, std::string("UPDATE guard_state SET computed_ms = ?1, "
-                        "quota_previous_level = CASE WHEN quota_level IS NOT ?2 THEN quota_level ELSE quota_previous_level END, "
-                        "quota_changed_ms = CASE WHEN quota_level IS NOT ?2 THEN ?1 ELSE quota_changed_ms END, "
-                        "quota_level = ?2, quota_observed_ms = ?3, quota_source = ?4, five_hour_pct = ?5, "
-                        "five_hour_resets_ms = ?6, seven_day_pct = ?7, seven_day_resets_ms = ?8, quota_detail = ?9, "
-                        "quota_note = NULL, quota_note_ms = NULL, quota_account = ?10 WHERE id = 1"));
+        db,
+        std::string(
+            "UPDATE guard_state SET computed_ms = ?1, "
+            "quota_previous_level = CASE WHEN quota_level IS NOT ?2 THEN quota_level ELSE quota_previous_level END, "
+            "quota_changed_ms = CASE WHEN quota_level IS NOT ?2 THEN ?1 ELSE quota_changed_ms END, "
+            "quota_level = ?2, quota_observed_ms = ?3, quota_source = ?4, five_hour_pct = ?5, "
+            "five_hour_resets_ms = ?6, seven_day_pct = ?7, seven_day_resets_ms = ?8, quota_detail = ?9, "
+            "quota_note = NULL, quota_note_ms = NULL, quota_account = ?10 WHERE id = 1"));
     guard.bind(1, static_cast<int64_t>(now));
     guard.bind(2, std::string(to_string(level)));
     guard.bind(3, static_cast<int64_t>(observation.observed_ms));
@@ -331,9 +335,10 @@ void QuotaRows::save_fetch_state(const FetchState& state) {
 
 bool QuotaRows::claim_unknown_warning(EpochMs now) {
   try {
-    SQLite::Statement statement(StoreAccess::db(m_store),
-                                "UPDATE guard_state SET unknown_warned_ms = ? WHERE id = 1 AND quota_observed_ms IS NOT "
-                                "NULL AND (unknown_warned_ms IS NULL OR unknown_warned_ms < quota_observed_ms)");
+    SQLite::Statement statement(
+        StoreAccess::db(m_store),
+        "UPDATE guard_state SET unknown_warned_ms = ? WHERE id = 1 AND quota_observed_ms IS NOT "
+        "NULL AND (unknown_warned_ms IS NULL OR unknown_warned_ms < quota_observed_ms)");
     statement.bind(1, static_cast<int64_t>(now));
     return statement.exec() > 0;
   } catch (const SQLite::Exception& e) {

@@ -2,8 +2,8 @@
 // indexed read, and the usage endpoint's fetch state (single flight and backoff across processes).
 #pragma once
 
-#include "quota/quota.hpp"
 #include "config/quota_settings.hpp"
+#include "quota/quota.hpp"
 #include "store/store.hpp"
 
 #include <map>
@@ -68,9 +68,9 @@ struct FetchState {
   std::optional<EpochMs> last_attempt_ms;
   std::optional<EpochMs> last_success_ms;
   std::optional<EpochMs> backoff_until_ms;
-  int failures = 0;         // consecutive
-  int last_status = 0;      // HTTP status of the last attempt; 0 = no answer
-  std::string last_error;   // never holds the token
+  int failures = 0;       // consecutive
+  int last_status = 0;    // HTTP status of the last attempt; 0 = no answer
+  std::string last_error; // never holds the token
 };
 
 // The statusline's one read: this session's stored snapshot and the guard row.

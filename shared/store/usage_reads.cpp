@@ -12,7 +12,8 @@ constexpr const char* k_tokens_sql =
 
 std::vector<UsageSpend> spends(SQLite::Statement& statement) {
   std::vector<UsageSpend> out;
-  while (statement.executeStep()) out.push_back({statement.getColumn(0).getDouble(), statement.getColumn(1).getDouble()});
+  while (statement.executeStep())
+    out.push_back({statement.getColumn(0).getDouble(), statement.getColumn(1).getDouble()});
   return out;
 }
 
@@ -33,7 +34,8 @@ std::vector<EpochMs> usage_times(Store& store, EpochMs from, EpochMs to) {
 }
 
 UsageSpend usage_spend(Store& store, const UsageFilter& f, EpochMs since, EpochMs until, const std::string& what) {
-  std::string sql = std::string("SELECT COALESCE(SUM(") + k_tokens_sql + "), 0), COALESCE(SUM(cost_usd), 0) "
+  std::string sql = std::string("SELECT COALESCE(SUM(") + k_tokens_sql +
+                    "), 0), COALESCE(SUM(cost_usd), 0) "
                     "FROM usage_records WHERE ts_ms >= ?1 AND ts_ms < ?2";
   if (f.session_id) sql += " AND session_id = ?3";
   if (!f.command.empty()) sql += " AND command = ?4";
@@ -78,7 +80,8 @@ std::vector<std::string> usage_sessions_since(Store& store, EpochMs since) {
 
 std::vector<UsageSpend> agent_spends(Store& store, const std::string& agent_type, const std::string& model,
                                      EpochMs since, int limit) {
-  std::string sql = std::string("SELECT SUM(") + k_tokens_sql + "), SUM(cost_usd) FROM usage_records "
+  std::string sql = std::string("SELECT SUM(") + k_tokens_sql +
+                    "), SUM(cost_usd) FROM usage_records "
                     "WHERE agent_type = ?1 AND agent_id != '' AND ts_ms >= ?2";
   if (!model.empty()) sql += " AND instr(model, ?3) > 0";
   sql += " GROUP BY session_id, agent_id ORDER BY MAX(ts_ms) DESC LIMIT ?4";
@@ -97,9 +100,10 @@ std::vector<UsageSpend> agent_spends(Store& store, const std::string& agent_type
 std::vector<UsageSpend> prompt_spends_with_skill(Store& store, const std::string& skill, EpochMs since, int limit) {
   try {
     SQLite::Statement statement(StoreAccess::db(store),
-                                std::string("SELECT SUM(") + k_tokens_sql + "), SUM(cost_usd) FROM usage_records "
-                                "WHERE skill = ?1 AND ts_ms >= ?2 "
-                                "GROUP BY session_id, prompt_id ORDER BY MAX(ts_ms) DESC LIMIT ?3");
+                                std::string("SELECT SUM(") + k_tokens_sql +
+                                    "), SUM(cost_usd) FROM usage_records "
+                                    "WHERE skill = ?1 AND ts_ms >= ?2 "
+                                    "GROUP BY session_id, prompt_id ORDER BY MAX(ts_ms) DESC LIMIT ?3");
     statement.bind(1, skill);
     statement.bind(2, static_cast<int64_t>(since));
     statement.bind(3, limit);

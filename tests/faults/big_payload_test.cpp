@@ -19,18 +19,19 @@ struct Cost {
 // memory as its own peak.
 Cost run_measured(const fs::path& program, const fs::path& payload, const std::map<std::string, std::string>& vars) {
   const fs::path report = payload.string() + ".cost";
-  const std::string script =
-      "import os, sys, time\n"
-      "start = time.monotonic()\n"
-      "pid = os.fork()\n"
-      "if pid == 0:\n"
-      "    fd = os.open(sys.argv[2], os.O_RDONLY); os.dup2(fd, 0)\n"
-      "    null = os.open('/dev/null', os.O_WRONLY); os.dup2(null, 1); os.dup2(null, 2)\n"
-      "    os.execv(sys.argv[1], [sys.argv[1]])\n"
-      "_, status, usage = os.wait4(pid, 0)\n"
-      "open(sys.argv[3], 'w').write('%d %f %d' % (os.waitstatus_to_exitcode(status), time.monotonic() - start, usage.ru_maxrss))\n";
+  const std::string script = "import os, sys, time\n"
+                             "start = time.monotonic()\n"
+                             "pid = os.fork()\n"
+                             "if pid == 0:\n"
+                             "    fd = os.open(sys.argv[2], os.O_RDONLY); os.dup2(fd, 0)\n"
+                             "    null = os.open('/dev/null', os.O_WRONLY); os.dup2(null, 1); os.dup2(null, 2)\n"
+                             "    os.execv(sys.argv[1], [sys.argv[1]])\n"
+                             "_, status, usage = os.wait4(pid, 0)\n"
+                             "open(sys.argv[3], 'w').write('%d %f %d' % (os.waitstatus_to_exitcode(status), "
+                             "time.monotonic() - start, usage.ru_maxrss))\n";
   auto env = vars;
-  const Run run = run_program("/usr/bin/python3", {"-c", script, program.string(), payload.string(), report.string()}, env);
+  const Run run =
+      run_program("/usr/bin/python3", {"-c", script, program.string(), payload.string(), report.string()}, env);
   Cost cost;
   std::istringstream in(slurp(report));
   long rss_kb = 0;
@@ -45,7 +46,6 @@ std::string head(const std::string& event, const std::string& tool) {
          R"(","tool_use_id":"toolu_big","cwd":"/tmp",)";
 }
 
-
 // Under ASan (-O0, its allocator) the same payloads take minutes: a tenth of them covers the same code.
 #if TW_SANITIZED
 constexpr int k_scale = 10;
@@ -55,7 +55,8 @@ constexpr int k_scale = 1;
 
 } // namespace
 
-TEST_CASE("fault 9: a recording hook's time and memory stay bounded on any payload under the cap", "[faults][fail_open]") {
+TEST_CASE("fault 9: a recording hook's time and memory stay bounded on any payload under the cap",
+          "[faults][fail_open]") {
   Sandbox box;
   box.vars["TOKENWARDEN_NO_INGEST"] = "1";
   const fs::path payload = box.dir.path / "payload.json";

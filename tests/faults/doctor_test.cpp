@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <cstring>
-#include <sys/wait.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <thread>
 
 using namespace quota_test;
@@ -33,17 +33,19 @@ TEST_CASE("fault 13: a dangling database link is named, and the error log is rea
   CHECK_THAT(run.out, Catch::Contains("hook errors in the last 24 h") && Catch::Contains("doc-1"));
 }
 
-TEST_CASE("fault 13: a store locked by another process is called locked, by whom, and never moved aside", "[faults][doctor]") {
+TEST_CASE("fault 13: a store locked by another process is called locked, by whom, and never moved aside",
+          "[faults][doctor]") {
   Sandbox box;
   REQUIRE(run_program(bin("tw-command-start"), {}, box.vars, k_prompt).code == 0);
   // Another program holds the database exclusively (SQLite's own locks, as a long sqlite3 session would).
   const fs::path ready = box.dir.path / "locked";
-  const std::string script = "import sqlite3, sys, time, pathlib\n"
-                             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-                             "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE')\n"
-                             "c.execute(\"INSERT INTO events (session_id, event_type, natural_key, ts_ms) VALUES ('x', 'y', 'z', 1)\")\n"
-                             "pathlib.Path(sys.argv[2]).write_text('1')\n"
-                             "time.sleep(20)\n";
+  const std::string script =
+      "import sqlite3, sys, time, pathlib\n"
+      "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+      "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE')\n"
+      "c.execute(\"INSERT INTO events (session_id, event_type, natural_key, ts_ms) VALUES ('x', 'y', 'z', 1)\")\n"
+      "pathlib.Path(sys.argv[2]).write_text('1')\n"
+      "time.sleep(20)\n";
   const pid_t holder = ::fork();
   if (holder == 0) {
     ::execl("/usr/bin/python3", "python3", "-c", script.c_str(), box.db.c_str(), ready.c_str(), nullptr);
@@ -66,7 +68,7 @@ TEST_CASE("fault 13: a store that cannot be opened is moved aside with its WAL, 
   Sandbox box;
   REQUIRE(run_program(bin("tw-command-start"), {}, box.vars, k_prompt).code == 0);
   REQUIRE(run_program(bin("tw"), {"events", "--all"}, box.vars).code == 0); // copies the WAL into the file
-  spit(box.db, std::string(8192, 'x'));                                      // which is then damaged
+  spit(box.db, std::string(8192, 'x'));                                     // which is then damaged
   const Run run = doctor(box);
   INFO(run.out);
   CHECK(run.code == 1);

@@ -11,8 +11,12 @@ namespace {
 
 std::string line(const std::string& id, const std::string& input_tokens) {
   return R"({"type":"assistant","sessionId":"s1","timestamp":"2026-12-01T10:00:00.000Z","requestId":"r)" + id +
-         R"(","uuid":"u)" + id + R"(","message":{"id":"m)" + id + R"(","role":"assistant","model":"claude-sonnet-4-5",)"
-         R"("content":[],"usage":{"input_tokens":)" + input_tokens + R"(,"output_tokens":1}}})" "\n";
+         R"(","uuid":"u)" + id + R"(","message":{"id":"m)" + id +
+         R"(","role":"assistant","model":"claude-sonnet-4-5",)"
+         R"("content":[],"usage":{"input_tokens":)" +
+         input_tokens +
+         R"(,"output_tokens":1}}})"
+         "\n";
 }
 
 } // namespace

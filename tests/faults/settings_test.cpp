@@ -27,7 +27,8 @@ struct Settings {
 };
 
 std::string status_line(const std::string& command) {
-  return "{\n  \"model\": \"opus\",\n  \"statusLine\": { \"type\": \"command\", \"command\": \"" + command + "\" }\n}\n";
+  return "{\n  \"model\": \"opus\",\n  \"statusLine\": { \"type\": \"command\", \"command\": \"" + command +
+         "\" }\n}\n";
 }
 
 double seconds_of(const std::function<void()>& run) {
@@ -64,9 +65,11 @@ TEST_CASE("fault 1: uninstall restores the statusLine that the last install repl
   }
 }
 
-TEST_CASE("fault 2: a settings file with a duplicate key is refused, naming the key and lines, untouched", "[faults][settings]") {
+TEST_CASE("fault 2: a settings file with a duplicate key is refused, naming the key and lines, untouched",
+          "[faults][settings]") {
   Settings s;
-  const std::string text = "{\n  \"hooks\": { \"Stop\": [] },\n  \"model\": \"opus\",\n  \"hooks\": { \"SessionEnd\": [] }\n}\n";
+  const std::string text =
+      "{\n  \"hooks\": { \"Stop\": [] },\n  \"model\": \"opus\",\n  \"hooks\": { \"SessionEnd\": [] }\n}\n";
   spit(s.file, text);
   const Run run = s.install();
   CHECK(run.code != 0);
@@ -93,8 +96,8 @@ TEST_CASE("fault 3: install then uninstall gives back the original bytes", "[fau
       {"a byte order mark", "\xEF\xBB\xBF{\n  \"model\": \"opus\"\n}\n"},
       {"compact arrays and escapes",
        "{\n  \"permissions\": {\"allow\": [\"Bash(ls)\",\"Read\"], \"deny\":[]},\n  \"say\": \"\\u00e9\\/x\"\n}\n"},
-      {"the user's hooks, in their layout",
-       "{\n    \"hooks\": {\n        \"Stop\": [ {\"hooks\": [{\"type\": \"command\", \"command\": \"echo done\"}]} ]\n    }\n}"},
+      {"the user's hooks, in their layout", "{\n    \"hooks\": {\n        \"Stop\": [ {\"hooks\": [{\"type\": "
+                                            "\"command\", \"command\": \"echo done\"}]} ]\n    }\n}"},
       {"an empty hooks object and a statusLine of theirs",
        "{\"hooks\": {}, \"statusLine\": {\"type\":\"command\",\"command\":\"mine.sh\",\"padding\":0}}"},
       {"no trailing newline, tabs", "{\n\t\"model\": \"opus\"\n}"},

@@ -5,13 +5,13 @@
 #include "hook/support.hpp"
 #include "unit/accounting_support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <dirent.h>
 #include <fstream>
-#include <algorithm>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -146,7 +146,8 @@ TEST_CASE("fault 8: a 64-session hook storm with hand-offs and the watchdog: eve
           std::ofstream(transcript, std::ios::app)
               << assistant_line("2026-03-01T10:00:00.000Z", "msg-" + id, "req-" + id, 10, 1);
         }
-        const ProcessResult result = run_binary(sandbox, j % 2 == 0 ? Hook::command_start : Hook::command_end, payload.dump());
+        const ProcessResult result =
+            run_binary(sandbox, j % 2 == 0 ? Hook::command_start : Hook::command_end, payload.dump());
         if (result.exit_code != 0) ++bad_exit;
         if (!result.out.empty() || !result.err.empty()) ++printed;
       }
@@ -183,5 +184,6 @@ TEST_CASE("fault 8: a 64-session hook storm with hand-offs and the watchdog: eve
         k_sessions * ((events + 1) / 2));
   CHECK(db.count("SELECT count(*) FROM events WHERE session_id LIKE 'storm-%' AND event_type = 'command_end'") ==
         k_sessions * (events / 2));
-  CHECK(db.count("SELECT count(*) FROM usage_records WHERE message_id LIKE 'msg-storm-%'") == k_sessions * (events / 2));
+  CHECK(db.count("SELECT count(*) FROM usage_records WHERE message_id LIKE 'msg-storm-%'") ==
+        k_sessions * (events / 2));
 }

@@ -3,8 +3,8 @@
 // event, and decision_from_json. Only tw::Error may escape a step; any other exception, a crash, or a
 // broken invariant (the scanner and the full parser disagreeing, output that is not one valid JSON line)
 // aborts.
-#include "protocol/decision.hpp"
 #include "base/error.hpp"
+#include "protocol/decision.hpp"
 #include "protocol/hook_io.hpp"
 
 #include <algorithm>
@@ -121,7 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       tolerate_error([&] { streamed = tw::read_hook_input(memfd, keep, chunk); });
       if (streamed.has_value() != header.has_value()) fail("streaming and in-memory scanners disagree on validity");
       if (streamed) {
-        if (streamed->header.session_id != header->session_id || streamed->header.hook_event_name != header->hook_event_name ||
+        if (streamed->header.session_id != header->session_id ||
+            streamed->header.hook_event_name != header->hook_event_name ||
             streamed->header.agent_id != header->agent_id || streamed->header.tool_name != header->tool_name ||
             streamed->header.prompt_id != header->prompt_id || streamed->header.cwd != header->cwd) {
           fail("streaming and in-memory scanners disagree on a field");

@@ -1,8 +1,8 @@
 // Built-binary tests: the real hook executables (posix_spawn, the payload on stdin) on every captured
 // payload, routed as settings-templates/hooks.json wires them; whole sessions read back with `tw events`;
 // the 5 MB Write payload; and what the binaries link.
-#include "hook/support.hpp"
 #include "hook/hook_call.hpp"
+#include "hook/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -67,7 +67,8 @@ void check_recorded(const HookSandbox& sandbox, const Json& payload) {
     REQUIRE(rows.size() == 1);
     CHECK(rows[0][0] == agent_id);
     const std::string type = text_or(payload, "agent_type");
-    CHECK(db.value("SELECT agent_type FROM agents WHERE agent_id = " + q(agent_id)) == (type.empty() ? "compact" : type));
+    CHECK(db.value("SELECT agent_type FROM agents WHERE agent_id = " + q(agent_id)) ==
+          (type.empty() ? "compact" : type));
     if (event == "SubagentStop") {
       CHECK(db.value("SELECT transcript_path FROM agents WHERE agent_id = " + q(agent_id)) ==
             text_or(payload, "agent_transcript_path"));
@@ -123,10 +124,14 @@ std::vector<Json> session_in_order(const std::string& run) {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const Json& entry = entries[i];
     steps[i]["session_id"] = session;
-    if (entry["prompt_id"].is_string()) steps[i]["prompt_id"] = entry["prompt_id"];
-    else steps[i].erase("prompt_id");
-    if (entry["agent_id"].is_string()) steps[i]["agent_id"] = entry["agent_id"];
-    else steps[i].erase("agent_id");
+    if (entry["prompt_id"].is_string())
+      steps[i]["prompt_id"] = entry["prompt_id"];
+    else
+      steps[i].erase("prompt_id");
+    if (entry["agent_id"].is_string())
+      steps[i]["agent_id"] = entry["agent_id"];
+    else
+      steps[i].erase("agent_id");
   }
   return steps;
 }
@@ -168,9 +173,9 @@ TEST_CASE("binaries: every captured payload through the hooks wired for it", "[b
     events_seen.insert(captured.event());
   }
   CHECK(runs >= 40);
-  for (const char* event : {"PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop",
-                            "SessionStart", "UserPromptSubmit", "UserPromptExpansion", "Stop", "StopFailure",
-                            "SessionEnd"}) {
+  for (const char* event :
+       {"PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop", "SessionStart",
+        "UserPromptSubmit", "UserPromptExpansion", "Stop", "StopFailure", "SessionEnd"}) {
     CHECK(events_seen.count(event) == 1);
   }
 }
@@ -246,8 +251,8 @@ TEST_CASE("binaries: whole sessions in order give the hierarchy in `tw events --
     }
 
     // The text tree shows the same nesting with indentation.
-    const ProcessResult text_run = run_process({(bin_dir() / "tw").string(), "events", "--session", session},
-                                               sandbox.vars(), "");
+    const ProcessResult text_run =
+        run_process({(bin_dir() / "tw").string(), "events", "--session", session}, sandbox.vars(), "");
     CHECK(text_run.exit_code == 0);
     CHECK(text_run.out.find("└─ spawn " + agent_type) != std::string::npos);
     CHECK(text_run.out.find("agent " + agent_id + " (" + agent_type + ")") != std::string::npos);
@@ -320,12 +325,12 @@ TEST_CASE("binaries: hooks link neither libcurl, simdjson nor a shared SQLite or
     const std::string text = ldd.out + ldd.err;
     INFO(text);
     // A fully static binary: "not a dynamic executable" (exit 1); otherwise the list of libraries.
-    CHECK((text.find("not a dynamic executable") != std::string::npos || text.find("statically linked") != std::string::npos ||
-           ldd.exit_code == 0));
+    CHECK((text.find("not a dynamic executable") != std::string::npos ||
+           text.find("statically linked") != std::string::npos || ldd.exit_code == 0));
     for (const char* library : {"libcurl", "libsimdjson"}) {
       CHECK(text.find(library) == std::string::npos);
     }
-    if (TW_HOOKS_FULLY_STATIC) {  // ASan/UBSan builds load libasan and friends, hence shared SQLite and libstdc++
+    if (TW_HOOKS_FULLY_STATIC) { // ASan/UBSan builds load libasan and friends, hence shared SQLite and libstdc++
       for (const char* library : {"libsqlite3.so", "libSQLiteCpp.so", "libstdc++"}) {
         CHECK(text.find(library) == std::string::npos);
       }
@@ -336,12 +341,14 @@ TEST_CASE("binaries: hooks link neither libcurl, simdjson nor a shared SQLite or
 // What a hook binary carries is what its handler reaches, nothing of tw's accounting (the ingest, the transcript
 // reader, the reports, the accounting store and its price table): nm on the build tree's unstripped binaries. The
 // positive control: the same symbols are in tw, so a renamed class cannot make this pass by matching nothing.
-TEST_CASE("binaries: hooks contain no accounting, report or ingest code, and only their own handler", "[binary][link]") {
+TEST_CASE("binaries: hooks contain no accounting, report or ingest code, and only their own handler",
+          "[binary][link]") {
   const std::vector<std::string> accounting = {"tw::UsageStore::", "tw::IngestLookups", "tw::WalCheckpointer",
-                                               "tw::PriceTable::",  "tw::Report::",      "tw::TranscriptScan",
-                                               "tw::IngestLock",    "simdjson::"};
+                                               "tw::PriceTable::", "tw::Report::",      "tw::TranscriptScan",
+                                               "tw::IngestLock",   "simdjson::"};
   auto defined_symbols = [](const fs::path& binary) {
-    const ProcessResult nm = run_process({"/usr/bin/nm", "-C", "--defined-only", binary.string()}, {{"PATH", "/usr/bin:/bin"}}, "");
+    const ProcessResult nm =
+        run_process({"/usr/bin/nm", "-C", "--defined-only", binary.string()}, {{"PATH", "/usr/bin:/bin"}}, "");
     REQUIRE(nm.exit_code == 0);
     REQUIRE(nm.out.size() > 1000); // not stripped
     return nm.out;
@@ -351,10 +358,12 @@ TEST_CASE("binaries: hooks contain no accounting, report or ingest code, and onl
     INFO("tw defines " << name);
     CHECK(tw_symbols.find(name) != std::string::npos);
   }
-  const std::pair<Hook, const char*> handlers[] = {
-      {Hook::pre_spawn, "tw::handle_pre_spawn"},       {Hook::post_task, "tw::handle_post_task"},
-      {Hook::command_start, "tw::handle_command_start"}, {Hook::command_end, "tw::handle_command_end"},
-      {Hook::stop, "tw::handle_stop"},                 {Hook::statusline, "tw::handle_statusline"}};
+  const std::pair<Hook, const char*> handlers[] = {{Hook::pre_spawn, "tw::handle_pre_spawn"},
+                                                   {Hook::post_task, "tw::handle_post_task"},
+                                                   {Hook::command_start, "tw::handle_command_start"},
+                                                   {Hook::command_end, "tw::handle_command_end"},
+                                                   {Hook::stop, "tw::handle_stop"},
+                                                   {Hook::statusline, "tw::handle_statusline"}};
   for (const Hook hook : k_all_hooks) {
     const std::string symbols = defined_symbols(hook_binary(hook));
     INFO(hook_binary_name(hook));

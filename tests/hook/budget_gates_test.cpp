@@ -1,9 +1,8 @@
 // Budgets and enforcement with the built binaries and a real database: the quota is set through
 // tw-statusline's rate_limits (as Claude Code reports them), spend through transcripts read by `tw ingest`.
-#include "hook/quota_support.hpp"
-
 #include "base/clock.hpp"
 #include "base/env.hpp"
+#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -26,7 +25,8 @@ struct Box : Sandbox {
   void config(const Json& doc) const { spit(project / ".tokenwarden.json", doc.dump(2)); }
 
   // The quota as Claude Code's statusline input reports it (the real binary stores it and publishes guard.json).
-  void quota(double five_hour, const std::string& session = "s-quota", std::map<std::string, std::string> extra = {}) const {
+  void quota(double five_hour, const std::string& session = "s-quota",
+             std::map<std::string, std::string> extra = {}) const {
     Json doc = Json::parse(slurp(std::string(TW_OLDER_FIXTURES_DIR) + "/statusline/last.json"));
     doc["session_id"] = session;
     doc["cost"]["total_cost_usd"] = five_hour / 100.0; // a changed input: a fresh observation
@@ -45,18 +45,33 @@ struct Box : Sandbox {
     std::string text = slurp(file);
     const std::string prompt_id = "p" + std::to_string(++serial);
     const std::string when = tw::format_iso_utc(now_ms() - 1000);
-    text += Json{{"type", "user"}, {"promptId", prompt_id}, {"sessionId", session}, {"timestamp", when},
-                 {"uuid", "u" + std::to_string(serial)}, {"message", {{"role", "user"}, {"content", prompt}}}}
-                .dump() + "\n";
+    text += Json{{"type", "user"},
+                 {"promptId", prompt_id},
+                 {"sessionId", session},
+                 {"timestamp", when},
+                 {"uuid", "u" + std::to_string(serial)},
+                 {"message", {{"role", "user"}, {"content", prompt}}}}
+                .dump() +
+            "\n";
     for (int n : tokens) {
       ++serial;
-      text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "req" + std::to_string(serial)},
+      text += Json{{"type", "assistant"},
+                   {"sessionId", session},
+                   {"timestamp", when},
+                   {"requestId", "req" + std::to_string(serial)},
                    {"uuid", "a" + std::to_string(serial)},
-                   {"message", {{"id", "msg" + std::to_string(serial)}, {"role", "assistant"}, {"model", model},
-                                {"content", Json::array()},
-                                {"usage", {{"input_tokens", n}, {"output_tokens", 0}, {"cache_creation_input_tokens", 0},
-                                           {"cache_read_input_tokens", 0}}}}}}
-                  .dump() + "\n";
+                   {"message",
+                    {{"id", "msg" + std::to_string(serial)},
+                     {"role", "assistant"},
+                     {"model", model},
+                     {"content", Json::array()},
+                     {"usage",
+                      {{"input_tokens", n},
+                       {"output_tokens", 0},
+                       {"cache_creation_input_tokens", 0},
+                       {"cache_read_input_tokens", 0}}}}}}
+                  .dump() +
+              "\n";
     }
     spit(file, text);
     const Run ingest = tw({"ingest", "--quiet", projects.string()});
@@ -68,17 +83,26 @@ Json spawn(const std::string& session, const std::string& model = "", const std:
            const std::string& id = "toolu_spawn") {
   Json input = {{"subagent_type", type}, {"description", "look around"}, {"prompt", "find things"}};
   if (!model.empty()) input["model"] = model;
-  return {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Agent"}, {"tool_input", input},
-          {"tool_use_id", id}, {"prompt_id", "p-now"}, {"cwd", "/tmp"}};
+  return {{"session_id", session}, {"hook_event_name", "PreToolUse"},
+          {"tool_name", "Agent"},  {"tool_input", input},
+          {"tool_use_id", id},     {"prompt_id", "p-now"},
+          {"cwd", "/tmp"}};
 }
 
 Json prompt(const std::string& session, const std::string& text, const std::string& id = "p-new") {
-  return {{"session_id", session}, {"hook_event_name", "UserPromptSubmit"}, {"prompt", text}, {"prompt_id", id}, {"cwd", "/tmp"}};
+  return {{"session_id", session},
+          {"hook_event_name", "UserPromptSubmit"},
+          {"prompt", text},
+          {"prompt_id", id},
+          {"cwd", "/tmp"}};
 }
 
 Json tool_call(const std::string& session, const std::string& agent_id = "") {
-  Json doc = {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Bash"},
-              {"tool_input", {{"command", "ls"}}}, {"tool_use_id", "toolu_bash"}};
+  Json doc = {{"session_id", session},
+              {"hook_event_name", "PreToolUse"},
+              {"tool_name", "Bash"},
+              {"tool_input", {{"command", "ls"}}},
+              {"tool_use_id", "toolu_bash"}};
   if (!agent_id.empty()) doc["agent_id"] = agent_id;
   return doc;
 }
@@ -94,8 +118,9 @@ Json output(const Run& run) {
 
 TEST_CASE("gates: without quota data or budgets every gate prints nothing", "[budgets][gates]") {
   Box box;
-  for (const auto& [binary, payload] : {std::pair{"tw-pre-spawn", spawn("s1")}, std::pair{"tw-command-start", prompt("s1", "hi")},
-                                        std::pair{"tw-stop", tool_call("s1")}}) {
+  for (const auto& [binary, payload] :
+       {std::pair{"tw-pre-spawn", spawn("s1")}, std::pair{"tw-command-start", prompt("s1", "hi")},
+        std::pair{"tw-stop", tool_call("s1")}}) {
     const Run run = box.hook(binary, payload);
     INFO(binary << ": " << run.out);
     CHECK(run.code == 0);
@@ -129,8 +154,8 @@ TEST_CASE("gates: at quota CRITICAL a spawn is denied, a prompt blocked, and any
     CHECK(stop["hookSpecificOutput"]["permissionDecision"] == "deny");
   }
   // A background agent returning to the stopped session is not sent to the model either.
-  const Json returning = output(box.hook("tw-command-start",
-                                         prompt("s1", "<task-notification><status>completed</status></task-notification>", "p-tn")));
+  const Json returning = output(box.hook(
+      "tw-command-start", prompt("s1", "<task-notification><status>completed</status></task-notification>", "p-tn")));
   CHECK(returning["decision"] == "block");
   CHECK(returning["continue"] == false);
   // Each action is an event in the hierarchy.
@@ -210,8 +235,12 @@ TEST_CASE("gates: TOKENWARDEN_IGNORE_USAGE and tw override turn them off, an exp
 TEST_CASE("budgets: a budget filtered by command counts only that command and blocks only its prompts",
           "[budgets][gates]") {
   Box box;
-  box.config({{"budgets", {{{"name", "review"}, {"window", "day"}, {"command", "/review"}, {"tokens", 1000},
-                            {"enforcement", "block"}}}}});
+  box.config({{"budgets",
+               {{{"name", "review"},
+                 {"window", "day"},
+                 {"command", "/review"},
+                 {"tokens", 1000},
+                 {"enforcement", "block"}}}}});
   box.spend("s1", "/review the diff", {600, 500});
   box.spend("s1", "just chat", {40000});
   const Json report = Json::parse(box.tw({"budget", "--json"}).out);
@@ -236,7 +265,7 @@ TEST_CASE("budgets: a spawn is denied when spend plus its expected cost reaches 
   Json budgets = {{{"name", "daily"}, {"window", "day"}, {"tokens", 10000}, {"enforcement", "block"}}};
   box.config({{"budgets", budgets}, {"spawn_estimate", 1000}});
   box.spend("s1", "work", {5000});
-  box.hook("tw-stop", tool_call("s1")); // takes any notice
+  box.hook("tw-stop", tool_call("s1"));                     // takes any notice
   CHECK(box.hook("tw-pre-spawn", spawn("s1")).out.empty()); // 5,000 + 1,000 = 60%
 
   box.config({{"budgets", budgets}, {"spawn_estimate", 4500}});
@@ -249,12 +278,20 @@ TEST_CASE("budgets: a spawn is denied when spend plus its expected cost reaches 
   for (const std::string agent : {"aaa", "bbb", "ccc"}) {
     const fs::path dir = box.projects / "s0" / "subagents";
     spit(dir / ("agent-" + agent + ".meta.json"), R"({"agentType": "Explore"})");
-    spit(dir / ("agent-" + agent + ".jsonl"),
-         Json{{"type", "assistant"}, {"sessionId", "s0"}, {"agentId", agent}, {"isSidechain", true},
-              {"timestamp", tw::format_iso_utc(now_ms() - 86400000LL * 3)}, {"requestId", "r-" + agent},
-              {"message", {{"id", "m-" + agent}, {"role", "assistant"}, {"model", "claude-haiku-4-5"}, {"content", Json::array()},
-                           {"usage", {{"input_tokens", 800}, {"output_tokens", 0}}}}}}
-                 .dump() + "\n");
+    spit(dir / ("agent-" + agent + ".jsonl"), Json{{"type", "assistant"},
+                                                   {"sessionId", "s0"},
+                                                   {"agentId", agent},
+                                                   {"isSidechain", true},
+                                                   {"timestamp", tw::format_iso_utc(now_ms() - 86400000LL * 3)},
+                                                   {"requestId", "r-" + agent},
+                                                   {"message",
+                                                    {{"id", "m-" + agent},
+                                                     {"role", "assistant"},
+                                                     {"model", "claude-haiku-4-5"},
+                                                     {"content", Json::array()},
+                                                     {"usage", {{"input_tokens", 800}, {"output_tokens", 0}}}}}}
+                                                      .dump() +
+                                                  "\n");
   }
   REQUIRE(box.tw({"ingest", "--quiet", box.projects.string()}).code == 0);
   CHECK(box.hook("tw-pre-spawn", spawn("s1", "", "Explore", "toolu_4")).out.find("deny") == std::string::npos);
@@ -280,7 +317,8 @@ TEST_CASE("budgets: at WARN a downshift rule rewrites the spawn's model", "[budg
 TEST_CASE("budgets: a stop_running budget over its threshold stops that session at its next tool call",
           "[budgets][gates]") {
   Box box;
-  box.config({{"budgets", {{{"name", "per-session"}, {"window", "session"}, {"tokens", 1000}, {"stop_running", true}}}}});
+  box.config(
+      {{"budgets", {{{"name", "per-session"}, {"window", "session"}, {"tokens", 1000}, {"stop_running", true}}}}});
   box.spend("s1", "big", {2000});
   box.spend("s2", "small", {10});
   const Json stop = output(box.hook("tw-stop", tool_call("s1", "a-sub")));
@@ -421,25 +459,51 @@ void skill_spend(const Box& box, const std::string& session, const std::string& 
   const std::string when = tw::format_iso_utc(now_ms() - 1000);
   const std::string n = std::to_string(++serial);
   auto usage = [](int input) {
-    return Json{{"input_tokens", input}, {"output_tokens", 0}, {"cache_creation_input_tokens", 0},
+    return Json{{"input_tokens", input},
+                {"output_tokens", 0},
+                {"cache_creation_input_tokens", 0},
                 {"cache_read_input_tokens", 0}};
   };
-  text += Json{{"type", "user"}, {"promptId", "sp" + n}, {"sessionId", session}, {"timestamp", when}, {"uuid", "su" + n},
-               {"message", {{"role", "user"}, {"content", "use " + skill}}}}.dump() + "\n";
-  text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "sr" + n + "a"},
-               {"uuid", "sa" + n}, {"message", {{"id", "sm" + n + "a"}, {"role", "assistant"}, {"model", "claude-sonnet-4-5"},
-               {"content", {{{"type", "tool_use"}, {"id", "toolu_s" + n}, {"name", "Skill"}, {"input", {{"skill", skill}}}}}},
-               {"usage", usage(0)}}}}.dump() + "\n";
-  text += Json{{"type", "assistant"}, {"sessionId", session}, {"timestamp", when}, {"requestId", "sr" + n + "b"},
-               {"uuid", "sb" + n}, {"message", {{"id", "sm" + n + "b"}, {"role", "assistant"}, {"model", "claude-sonnet-4-5"},
-               {"content", Json::array()}, {"usage", usage(tokens)}}}}.dump() + "\n";
+  text +=
+      Json{{"type", "user"},    {"promptId", "sp" + n}, {"sessionId", session},
+           {"timestamp", when}, {"uuid", "su" + n},     {"message", {{"role", "user"}, {"content", "use " + skill}}}}
+          .dump() +
+      "\n";
+  text += Json{{"type", "assistant"},
+               {"sessionId", session},
+               {"timestamp", when},
+               {"requestId", "sr" + n + "a"},
+               {"uuid", "sa" + n},
+               {"message",
+                {{"id", "sm" + n + "a"},
+                 {"role", "assistant"},
+                 {"model", "claude-sonnet-4-5"},
+                 {"content",
+                  {{{"type", "tool_use"}, {"id", "toolu_s" + n}, {"name", "Skill"}, {"input", {{"skill", skill}}}}}},
+                 {"usage", usage(0)}}}}
+              .dump() +
+          "\n";
+  text += Json{{"type", "assistant"},
+               {"sessionId", session},
+               {"timestamp", when},
+               {"requestId", "sr" + n + "b"},
+               {"uuid", "sb" + n},
+               {"message",
+                {{"id", "sm" + n + "b"},
+                 {"role", "assistant"},
+                 {"model", "claude-sonnet-4-5"},
+                 {"content", Json::array()},
+                 {"usage", usage(tokens)}}}}
+              .dump() +
+          "\n";
   spit(file, text);
   REQUIRE(box.tw({"ingest", "--quiet", box.projects.string()}).code == 0);
 }
 
 Json skill_call(const std::string& session, const std::string& skill, const std::string& id) {
-  return {{"session_id", session}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Skill"},
-          {"tool_input", {{"skill", skill}}}, {"tool_use_id", id}, {"cwd", "/tmp"}};
+  return {{"session_id", session}, {"hook_event_name", "PreToolUse"},
+          {"tool_name", "Skill"},  {"tool_input", {{"skill", skill}}},
+          {"tool_use_id", id},     {"cwd", "/tmp"}};
 }
 
 std::string denial(const Run& run) {
@@ -454,8 +518,9 @@ std::string denial(const Run& run) {
 
 TEST_CASE("budgets: a block budget filtered by skill denies that skill at its block level", "[budgets][gates]") {
   Box box;
-  box.config({{"budgets", {{{"name", "lint-cap"}, {"window", "day"}, {"skill", "lint"}, {"tokens", 10000},
-                            {"enforcement", "block"}}}}});
+  box.config(
+      {{"budgets",
+        {{{"name", "lint-cap"}, {"window", "day"}, {"skill", "lint"}, {"tokens", 10000}, {"enforcement", "block"}}}}});
   skill_spend(box, "s1", "lint", 4000);
   // 4,000 spent + 4,000 expected (the median use) = 80%: allowed.
   CHECK(denial(box.hook("tw-pre-spawn", skill_call("s1", "lint", "toolu_k1"))).empty());
@@ -505,8 +570,10 @@ TEST_CASE("gates: one account's quota gates its own sessions and those of unknow
   // What Claude Code keeps in its global config after /login (no token in it).
   auto login = [&](const fs::path& dir, const std::string& account) {
     spit(dir / ".claude.json", R"({"numStartups": 3, "projects": {"/x": {"allowedTools": []}}, "oauthAccount": )"
-                               R"({"accountUuid": ")" + account + R"(", "emailAddress": "dev@example.com", )"
-                               R"("organizationUuid": "org-1111"}, "hasCompletedOnboarding": true})");
+                               R"({"accountUuid": ")" +
+                                   account +
+                                   R"(", "emailAddress": "dev@example.com", )"
+                                   R"("organizationUuid": "org-1111"}, "hasCompletedOnboarding": true})");
   };
   const fs::path dir_a = box.home / "claude-a", dir_b = box.home / "claude-b", dir_none = box.home / "claude-none";
   login(dir_a, "acct-aaaa");
@@ -533,7 +600,8 @@ TEST_CASE("gates: one account's quota gates its own sessions and those of unknow
   // An API-key session (the key approved in its config): not gated by a subscriber account's reading.
   const std::string key = "sk-ant-api03-GATETEST-0123456789abcdefghij";
   const fs::path dir_key = box.home / "claude-key";
-  spit(dir_key / ".claude.json", R"({"customApiKeyResponses": {"approved": ["0123456789abcdefghij"], "rejected": []}})");
+  spit(dir_key / ".claude.json",
+       R"({"customApiKeyResponses": {"approved": ["0123456789abcdefghij"], "rejected": []}})");
   CHECK_FALSE(stopped("s-key", {{"CLAUDE_CONFIG_DIR", dir_key.string()}, {"ANTHROPIC_API_KEY", key}}));
   // /login to another account in A's config dir: its sessions are no longer gated by A's reading.
   login(dir_a, "acct-cccc");

@@ -1,9 +1,8 @@
 // tw's answers to values it cannot honour (issue 15): refused with exit 2 and a message naming the value,
 // never silently read as something else. The built tw binary on a throwaway HOME.
-#include "hook/quota_support.hpp"
-
-#include "base/clock.hpp"
 #include "accounting/store_usage.hpp"
+#include "base/clock.hpp"
+#include "hook/quota_support.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -59,9 +58,12 @@ TEST_CASE("tw: start_of_week has one parser for budgets and reports", "[cli][ans
 
 TEST_CASE("tw: a refused option value exits 2, a runtime failure 1", "[cli][answers]") {
   Sandbox box;
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"report", "daily", "--since", "2026-01-01"}, {"report", "daily", "--since", "20261341"},
-           {"report", "nosuch"}, {"report", "breakdown", "--by", "colour"}, {"usage", "--no-such-flag"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"report", "daily", "--since", "2026-01-01"},
+                                             {"report", "daily", "--since", "20261341"},
+                                             {"report", "nosuch"},
+                                             {"report", "breakdown", "--by", "colour"},
+                                             {"usage", "--no-such-flag"}}) {
     const Run run = run_tw(box, args);
     INFO(args[0] << " " << args[1] << ": " << run.err);
     CHECK(run.code == 2);
@@ -89,14 +91,14 @@ TEST_CASE("tw: a malformed config is said by every command on stderr", "[cli][an
   CHECK(run_tw(box, {"--version"}).err.empty());
 }
 
-TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one lists the candidates",
-          "[cli][answers]") {
+TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one lists the candidates", "[cli][answers]") {
   Sandbox box;
   // Two sessions recorded by the hooks, one only in the transcripts.
   for (const char* id : {"abc11111-0000", "abc22222-0000"}) {
-    const Run run = run_program(bin("tw-command-start"), {}, box.vars,
-                                std::string(R"({"session_id":")") + id +
-                                    R"(","hook_event_name":"UserPromptSubmit","prompt":"hi","prompt_id":"p-)" + id + "\"}");
+    const Run run =
+        run_program(bin("tw-command-start"), {}, box.vars,
+                    std::string(R"({"session_id":")") + id +
+                        R"(","hook_event_name":"UserPromptSubmit","prompt":"hi","prompt_id":"p-)" + id + "\"}");
     REQUIRE(run.code == 0);
   }
   const fs::path projects = box.home / ".claude/projects/-project";
@@ -104,7 +106,8 @@ TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one li
   spit(projects / "xyz99999-0000.jsonl",
        R"({"type":"assistant","sessionId":"xyz99999-0000","timestamp":")" + when +
            R"(","requestId":"r1","uuid":"a1","message":{"id":"m1","role":"assistant","model":"claude-sonnet-4-5",)"
-           R"("content":[],"usage":{"input_tokens":1200,"output_tokens":0}}})" "\n");
+           R"("content":[],"usage":{"input_tokens":1200,"output_tokens":0}}})"
+           "\n");
   REQUIRE(run_tw(box, {"ingest", "--quiet", projects.string()}).code == 0);
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"budget", "--session", "abc"}, {"events", "--session", "abc"}, {"report", "session", "--session", "abc"}}) {
@@ -130,8 +133,7 @@ TEST_CASE("tw: --session prefixes are resolved in one place, an ambiguous one li
   CHECK(none.err.find("no session id starts with \"nope\"") != std::string::npos);
 }
 
-TEST_CASE("tw report: an option the report does not take is refused, saying which reports take it",
-          "[cli][answers]") {
+TEST_CASE("tw report: an option the report does not take is refused, saying which reports take it", "[cli][answers]") {
   Sandbox box;
   const struct {
     std::vector<std::string> args;
@@ -152,9 +154,12 @@ TEST_CASE("tw report: an option the report does not take is refused, saying whic
     CHECK(run.out.empty());
     CHECK(run.err.find(c.says) != std::string::npos);
   }
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"report", "top", "--limit", "3", "--by", "model"}, {"report", "trend", "--days", "3"},
-           {"report", "hourly", "--hours", "5"}, {"report", "--by", "model"}, {"report", "daily", "--breakdown", "--csv"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"report", "top", "--limit", "3", "--by", "model"},
+                                             {"report", "trend", "--days", "3"},
+                                             {"report", "hourly", "--hours", "5"},
+                                             {"report", "--by", "model"},
+                                             {"report", "daily", "--breakdown", "--csv"}}) {
     const Run run = run_tw(box, args);
     INFO(args[1] << ": " << run.err);
     CHECK(run.code == 0);
@@ -194,14 +199,17 @@ TEST_CASE("tw stage: a session's TOKENWARDEN_STAGE wins, else the project's stag
   auto vars = in_project(box.project);
   vars["TOKENWARDEN_STAGE"] = "review";
   REQUIRE(run_program(bin("tw-command-start"), {}, vars,
-                      R"({"session_id":"s-review","hook_event_name":"SessionStart","source":"startup"})").code == 0);
+                      R"({"session_id":"s-review","hook_event_name":"SessionStart","source":"startup"})")
+              .code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const std::string when = tw::format_iso_utc(now_ms()); // after the stages were set
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto line = [&](const std::string& session, const std::string& id) {
     return R"({"type":"assistant","sessionId":")" + session + R"(","timestamp":")" + when + R"(","requestId":"r)" + id +
-           R"(","uuid":"u)" + id + R"(","message":{"id":"m)" + id + R"(","role":"assistant","model":"claude-sonnet-4-5",)"
-           R"("content":[],"usage":{"input_tokens":100,"output_tokens":0}}})" "\n";
+           R"(","uuid":"u)" + id + R"(","message":{"id":"m)" + id +
+           R"(","role":"assistant","model":"claude-sonnet-4-5",)"
+           R"("content":[],"usage":{"input_tokens":100,"output_tokens":0}}})"
+           "\n";
   };
   const fs::path projects = box.home / ".claude/projects";
   spit(projects / tw::stage_project_key(box.project.string()) / "s-review.jsonl", line("s-review", "1"));
@@ -229,11 +237,19 @@ fs::path transcripts(Sandbox& box, int responses, const std::string& prefix = "m
   fs::create_directories(file.parent_path());
   std::ofstream out(file, std::ios::app);
   for (int i = 0; i < responses; ++i) {
-    nlohmann::json line{{"type", "assistant"}, {"timestamp", "2026-03-01T10:00:00.000Z"}, {"sessionId", "s1"},
+    nlohmann::json line{{"type", "assistant"},
+                        {"timestamp", "2026-03-01T10:00:00.000Z"},
+                        {"sessionId", "s1"},
                         {"requestId", "r" + prefix + std::to_string(i)},
-                        {"message", {{"id", prefix + std::to_string(i)}, {"model", "claude-opus-4-6"}, {"role", "assistant"},
-                                     {"usage", {{"input_tokens", 1}, {"output_tokens", 7},
-                                                {"cache_creation_input_tokens", 0}, {"cache_read_input_tokens", 0}}}}}};
+                        {"message",
+                         {{"id", prefix + std::to_string(i)},
+                          {"model", "claude-opus-4-6"},
+                          {"role", "assistant"},
+                          {"usage",
+                           {{"input_tokens", 1},
+                            {"output_tokens", 7},
+                            {"cache_creation_input_tokens", 0},
+                            {"cache_read_input_tokens", 0}}}}}};
     out << line.dump() << "\n";
   }
   box.vars["CLAUDE_CONFIG_DIR"] = config.string();
@@ -247,7 +263,8 @@ long long reported_output(const Run& run) {
 
 } // namespace
 
-TEST_CASE("tw report: a store never filled reports what the transcripts hold, ingesting first", "[cli][answers][report_ingest]") {
+TEST_CASE("tw report: a store never filled reports what the transcripts hold, ingesting first",
+          "[cli][answers][report_ingest]") {
   Sandbox box;
   transcripts(box, 3);
   SECTION("--no-ingest reports the store as it is") {
@@ -267,7 +284,8 @@ TEST_CASE("tw report: a store never filled reports what the transcripts hold, in
   }
 }
 
-TEST_CASE("tw report: an ingest that finished moments ago is not repeated (report_ingest_within)", "[cli][answers][report_ingest]") {
+TEST_CASE("tw report: an ingest that finished moments ago is not repeated (report_ingest_within)",
+          "[cli][answers][report_ingest]") {
   Sandbox box;
   transcripts(box, 2);
   CHECK(reported_output(run_tw(box, {"report", "daily", "--json"})) == 14);

@@ -51,16 +51,16 @@ Delivery delivery(int worker, int j, const std::vector<Json>& templates) {
 
 } // namespace
 
-TEST_CASE("32 processes x 200 hook invocations at once: every row once, nothing logged", "[binary][concurrency][slow]") {
+TEST_CASE("32 processes x 200 hook invocations at once: every row once, nothing logged",
+          "[binary][concurrency][slow]") {
   HookSandbox sandbox;
   std::vector<Json> templates;
-  for (const char* name : {"UserPromptSubmit", "PreToolUse.Agent.fg", "PostToolUse.Agent.fg", "SubagentStart.fg", "Stop"}) {
+  for (const char* name :
+       {"UserPromptSubmit", "PreToolUse.Agent.fg", "PostToolUse.Agent.fg", "SubagentStart.fg", "Stop"}) {
     templates.push_back(captured(name));
   }
   // The schema exists before the storm, as it does after the first hook of a real install.
-  REQUIRE(run_binary(sandbox, Hook::command_start,
-                     captured("SessionStart.startup").dump())
-              .exit_code == 0);
+  REQUIRE(run_binary(sandbox, Hook::command_start, captured("SessionStart.startup").dump()).exit_code == 0);
 
   std::atomic<int> bad_exit{0}, printed{0}, done{0};
   std::mutex mutex;

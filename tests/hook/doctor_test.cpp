@@ -1,7 +1,7 @@
 // tw doctor on temp homes and repos: exit 0 when all is well, 1 with the exact fix for each problem.
-#include "cli.hpp"
 #include "base/clock.hpp"
 #include "base/env.hpp"
+#include "cli.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -69,7 +69,8 @@ TEST_CASE("doctor: wired once, binaries runnable, no database yet -> exit 0", "[
   INFO(out);
   CHECK(code == 0);
   CHECK_THAT(out, Catch::Contains("[ok] tw-stop 0.1.0"));
-  CHECK_THAT(out, Catch::Contains("local: " + (f.repo / ".claude" / "settings.local.json").string() + ": 12 hooks on 11 events"));
+  CHECK_THAT(out, Catch::Contains("local: " + (f.repo / ".claude" / "settings.local.json").string() +
+                                  ": 12 hooks on 11 events"));
   CHECK_THAT(out, Catch::Contains("[ok] tw-statusline, from local"));
   CHECK_THAT(out, Catch::Contains("no database yet"));
   const auto [json_code, json] = f.doctor({"--json"});
@@ -118,8 +119,9 @@ TEST_CASE("doctor: database modes and errors.jsonl", "[heavy]") {
   f.env.set("TOKENWARDEN_DB", (db_dir / "tw.db").string());
   // Create the store through a real hook run, then loosen the modes.
   const std::string hook = std::string(TW_BIN_DIR) + "/tw-command-start";
-  const std::string command = "echo '{\"session_id\":\"s\",\"hook_event_name\":\"SessionStart\"}' | TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB='" +
-                              (db_dir / "tw.db").string() + "' '" + hook + "'";
+  const std::string command =
+      "echo '{\"session_id\":\"s\",\"hook_event_name\":\"SessionStart\"}' | TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB='" +
+      (db_dir / "tw.db").string() + "' '" + hook + "'";
   REQUIRE(std::system(command.c_str()) == 0);
   REQUIRE(fs::exists(db_dir / "tw.db"));
   auto [code, out] = f.doctor();
@@ -133,7 +135,8 @@ TEST_CASE("doctor: database modes and errors.jsonl", "[heavy]") {
   CHECK_THAT(out, Catch::Contains("fix: chmod 600 " + (db_dir / "tw.db").string()));
   fs::permissions(db_dir / "tw.db", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   // A bad payload leaves one line in errors.jsonl: a warning, not an error.
-  const std::string bad = "echo garbage | TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB='" + (db_dir / "tw.db").string() + "' '" + hook + "'";
+  const std::string bad =
+      "echo garbage | TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB='" + (db_dir / "tw.db").string() + "' '" + hook + "'";
   REQUIRE(std::system(bad.c_str()) == 0);
   std::tie(code, out) = f.doctor();
   CHECK(code == 0);

@@ -57,7 +57,8 @@ Json require_failed_open(const HookSandbox& sandbox, Hook hook, const ProcessRes
 
 } // namespace
 
-TEST_CASE("malformed stdin: every hook binary exits 0, prints nothing and logs one line", "[binary][fail_open][heavy]") {
+TEST_CASE("malformed stdin: every hook binary exits 0, prints nothing and logs one line",
+          "[binary][fail_open][heavy]") {
   std::string ten_megabytes = "\"" + std::string(10u * 1024u * 1024u, 'a') + "\"";
   for (const Hook hook : k_all_hooks) {
     Json payload = wired_payload(hook);
@@ -127,8 +128,10 @@ TEST_CASE("a database locked beyond the busy timeout: exit 0, one storage line",
   locker.exec("BEGIN EXCLUSIVE");
   // Two hooks at once, so the test waits for one busy timeout, not two.
   ProcessResult recording, statusline;
-  std::thread first([&] { recording = run_binary(sandbox, Hook::command_end, wired_payload(Hook::command_end).dump()); });
-  std::thread second([&] { statusline = run_binary(sandbox, Hook::statusline, wired_payload(Hook::statusline).dump()); });
+  std::thread first(
+      [&] { recording = run_binary(sandbox, Hook::command_end, wired_payload(Hook::command_end).dump()); });
+  std::thread second(
+      [&] { statusline = run_binary(sandbox, Hook::statusline, wired_payload(Hook::statusline).dump()); });
   first.join();
   second.join();
   locker.exec("ROLLBACK");

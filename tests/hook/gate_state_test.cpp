@@ -1,9 +1,8 @@
 // The gate state as facts each reader judges with its own config at every call (issue 14): a stale reading
 // holds until its window resets, prompts can be let through at CRITICAL. In-process hooks with a fixed clock.
-#include "hook/quota_support.hpp"
-
 #include "base/clock.hpp"
 #include "base/env.hpp"
+#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
 
 #include <nlohmann/json.hpp>
@@ -39,21 +38,26 @@ struct Gates {
 
   Json spawn(tw::EpochMs now, const std::string& id = "toolu_spawn") const {
     return output(run(tw::Hook::pre_spawn,
-                      {{"session_id", "s1"}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Agent"},
-                       {"tool_input", {{"subagent_type", "Explore"}, {"prompt", "look"}}}, {"tool_use_id", id}},
+                      {{"session_id", "s1"},
+                       {"hook_event_name", "PreToolUse"},
+                       {"tool_name", "Agent"},
+                       {"tool_input", {{"subagent_type", "Explore"}, {"prompt", "look"}}},
+                       {"tool_use_id", id}},
                       now));
   }
   Json tool_call(tw::EpochMs now) const {
     return output(run(tw::Hook::stop,
-                      {{"session_id", "s1"}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Bash"},
-                       {"tool_input", {{"command", "ls"}}}, {"tool_use_id", "toolu_bash"}},
+                      {{"session_id", "s1"},
+                       {"hook_event_name", "PreToolUse"},
+                       {"tool_name", "Bash"},
+                       {"tool_input", {{"command", "ls"}}},
+                       {"tool_use_id", "toolu_bash"}},
                       now));
   }
   Json prompt(tw::EpochMs now, const std::string& id) const {
-    return output(run(tw::Hook::command_start,
-                      {{"session_id", "s1"}, {"hook_event_name", "UserPromptSubmit"}, {"prompt", "go on"},
-                       {"prompt_id", id}},
-                      now));
+    return output(run(
+        tw::Hook::command_start,
+        {{"session_id", "s1"}, {"hook_event_name", "UserPromptSubmit"}, {"prompt", "go on"}, {"prompt_id", id}}, now));
   }
   static Json output(const tw::HookOutcome& outcome) {
     INFO(outcome.out);

@@ -42,8 +42,8 @@ struct InstallerFixture {
     fs::create_directories(src);
     // A copy of the sources as a fresh clone has them: no build trees, no .git.
     const std::string copy = "tar -C " + tw::shell_quote(TW_SOURCE_DIR) +
-                             " --exclude='./build*' --exclude=./.git -cf - . | tar -C " + tw::shell_quote(src.string()) +
-                             " -xf -";
+                             " --exclude='./build*' --exclude=./.git -cf - . | tar -C " +
+                             tw::shell_quote(src.string()) + " -xf -";
     REQUIRE(std::system(copy.c_str()) == 0);
   }
   ~InstallerFixture() {
@@ -54,10 +54,11 @@ struct InstallerFixture {
   Installed run(const std::string& args) {
     const fs::path log = root / "install.log";
     const std::string build_dir = fs::path(TW_BIN_DIR).parent_path().string();
-    const std::string command = "cd " + tw::shell_quote(src.string()) + " && env -i HOME=" + tw::shell_quote(home.string()) +
-                                " PATH=/usr/local/bin:/usr/bin:/bin TW_JOBS=2 TW_BUILD_DIR=" + tw::shell_quote(build_dir) +
-                                " bash installer/install.sh --prefix " + tw::shell_quote(prefix.string()) + " " + args +
-                                " > " + tw::shell_quote(log.string()) + " 2>&1";
+    const std::string command =
+        "cd " + tw::shell_quote(src.string()) + " && env -i HOME=" + tw::shell_quote(home.string()) +
+        " PATH=/usr/local/bin:/usr/bin:/bin TW_JOBS=2 TW_BUILD_DIR=" + tw::shell_quote(build_dir) +
+        " bash installer/install.sh --prefix " + tw::shell_quote(prefix.string()) + " " + args + " > " +
+        tw::shell_quote(log.string()) + " 2>&1";
     const int status = std::system(command.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(log)};
   }
@@ -73,8 +74,8 @@ TEST_CASE("install.sh from a fresh copy: builds, installs, wires, doctor passes,
   const auto first = f.run("");
   INFO(first.out);
   REQUIRE(first.code == 0);
-  for (const char* binary : {"tw", "tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop",
-                             "tw-statusline"}) {
+  for (const char* binary :
+       {"tw", "tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
     CHECK(fs::exists(f.prefix / "bin" / binary));
   }
   CHECK(fs::exists(f.prefix / "share" / "tokenwarden" / "demo" / "session.jsonl"));
@@ -98,9 +99,9 @@ TEST_CASE("install.sh from a fresh copy: builds, installs, wires, doctor passes,
   CHECK(read_all(f.local_settings()) == wired);
 
   // tw doctor on its own, from the repository.
-  const std::string doctor = "cd " + tw::shell_quote(f.src.string()) + " && env -i HOME=" + tw::shell_quote(f.home.string()) +
-                             " PATH=/usr/bin:/bin " + tw::shell_quote((f.prefix / "bin" / "tw").string()) +
-                             " doctor > /dev/null";
+  const std::string doctor = "cd " + tw::shell_quote(f.src.string()) +
+                             " && env -i HOME=" + tw::shell_quote(f.home.string()) + " PATH=/usr/bin:/bin " +
+                             tw::shell_quote((f.prefix / "bin" / "tw").string()) + " doctor > /dev/null";
   CHECK(WEXITSTATUS(std::system(doctor.c_str())) == 0);
 
   // --uninstall unwires (the file was ours alone, so it goes) and says how to remove the binaries.

@@ -1,7 +1,6 @@
 // The usage watchdog: started once under 10 concurrent session starts (hooks detach it fully), refreshes
 // the quota from the endpoint, exits when the sessions end; tw daemon status/stop.
 #include "hook/quota_support.hpp"
-
 #include "process/daemon_launch.hpp"
 
 #include <nlohmann/json.hpp>
@@ -12,8 +11,10 @@ using namespace quota_test;
 namespace {
 
 std::string session_start(const std::string& id) {
-  return R"({"session_id":")" + id + R"(","hook_event_name":"SessionStart","source":"startup","model":"claude-opus-4-8",)"
-         R"("transcript_path":"/nonexistent/)" + id + R"(.jsonl","cwd":"/tmp"})";
+  return R"({"session_id":")" + id +
+         R"(","hook_event_name":"SessionStart","source":"startup","model":"claude-opus-4-8",)"
+         R"("transcript_path":"/nonexistent/)" +
+         id + R"(.jsonl","cwd":"/tmp"})";
 }
 
 std::string session_end(const std::string& id) {
@@ -36,7 +37,8 @@ bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
 
 } // namespace
 
-TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits when they end", "[quota][daemon][heavy]") {
+TEST_CASE("the watchdog starts once under 10 concurrent session starts and exits when they end",
+          "[quota][daemon][heavy]") {
   Sandbox box;
   UsageStub stub("full");
   box.vars.erase("TOKENWARDEN_NO_DAEMON");
@@ -119,17 +121,21 @@ TEST_CASE("the watchdog watches the transcript folders: a report trusts it witho
   fs::create_directories(file.parent_path());
   box.vars["CLAUDE_CONFIG_DIR"] = config.string();
   spit(box.home / ".config/tokenwarden/config.json", R"({"report_ingest_within": 0})");
-  auto append = [&](const std::string& id, int output) {
-    std::ofstream(file, std::ios::app)
-        << R"({"type":"assistant","timestamp":"2026-03-01T10:00:00.000Z","sessionId":"s1","requestId":"r)" << id
-        << R"(","message":{"id":")" << id << R"(","model":"claude-opus-4-6","role":"assistant","usage":{"input_tokens":1,)"
-        << R"("output_tokens":)" << output << R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}})" << "\n";
-  };
+  auto append =
+      [&](const std::string& id, int output) {
+        std::ofstream(file, std::ios::app)
+            << R"({"type":"assistant","timestamp":"2026-03-01T10:00:00.000Z","sessionId":"s1","requestId":"r)" << id
+            << R"(","message":{"id":")" << id
+            << R"(","model":"claude-opus-4-6","role":"assistant","usage":{"input_tokens":1,)"
+            << R"("output_tokens":)" << output << R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}})"
+            << "\n";
+      };
   append("m1", 7);
   const fs::path mark = box.db.string() + ".ingest.fresh";
   run_program(bin("tw"), {"daemon", "run"}, box.vars);
   REQUIRE(wait_for([&] { return fs::exists(mark); }, 5000));
-  CHECK(slurp(box.state / "daemon.log").find("watching 2 transcript folders") != std::string::npos); // projects/, -proj/
+  CHECK(slurp(box.state / "daemon.log").find("watching 2 transcript folders") !=
+        std::string::npos); // projects/, -proj/
   // Another ingest holds the lock: a report that trusts the watchdog never waits for it.
   const int lock = ::open((box.db.string() + ".ingest.lock").c_str(), O_RDWR | O_CREAT, 0600);
   REQUIRE(::flock(lock, LOCK_EX) == 0);
@@ -143,7 +149,11 @@ TEST_CASE("the watchdog watches the transcript folders: a report trusts it witho
   REQUIRE(::flock(lock, LOCK_EX) == 0); // the watchdog's own ingest waits for it too
   CHECK(wait_for([&] { return !fs::exists(mark); }, 2000));
   ::flock(lock, LOCK_UN);
-  REQUIRE(wait_for([&] { return count_of(slurp(box.state / "daemon.log"), "ingested 1 new usage records") == 2 && fs::exists(mark); }, 5000));
+  REQUIRE(wait_for(
+      [&] {
+        return count_of(slurp(box.state / "daemon.log"), "ingested 1 new usage records") == 2 && fs::exists(mark);
+      },
+      5000));
   REQUIRE(::flock(lock, LOCK_EX) == 0);
   run = report();
   CHECK(run.out.find("\"outputTokens\": 12") != std::string::npos);

@@ -1,11 +1,10 @@
 // tw usage against a real HTTP server on 127.0.0.1 (tests/quota/usage_stub.py) serving scripted answers:
 // full, limits[]-only, null buckets, 429 with Retry-After, 401, 500, a hang past the timeout, malformed JSON;
 // single flight across 20 processes; the token in no file and no output; the URL allow-list.
-#include "hook/quota_support.hpp"
-
-#include "cli.hpp"
 #include "base/clock.hpp"
 #include "base/env.hpp"
+#include "cli.hpp"
+#include "hook/quota_support.hpp"
 #include "store/store.hpp"
 #include "store/store_quota.hpp"
 
@@ -240,8 +239,9 @@ TEST_CASE("the token appears in no file we wrote and in no output", "[quota][end
     vars["TOKENWARDEN_DB"] = (box.state / "second.db").string();
     record(run_program(bin("tw"), {"usage", "--refresh"}, vars));
   }
-  record(run_program(bin("tw-statusline"), {}, box.vars,
-                     R"({"session_id":"s1","model":{"display_name":"Opus"},"rate_limits":{"five_hour":{"used_percentage":50,"resets_at":4102444800}}})"));
+  record(run_program(
+      bin("tw-statusline"), {}, box.vars,
+      R"({"session_id":"s1","model":{"display_name":"Opus"},"rate_limits":{"five_hour":{"used_percentage":50,"resets_at":4102444800}}})"));
   record(run_program(bin("tw"), {"daemon", "status"}, box.vars));
   record(run_program(bin("tw"), {"events", "--all", "--json"}, box.vars));
   CHECK(fs::exists(box.db));
@@ -259,7 +259,8 @@ TEST_CASE("the usage URL comes only from the environment or the user config", "[
   UsageStub stub("full");
   SECTION("a project .tokenwarden.json naming another URL is ignored with a warning") {
     box.vars["TOKENWARDEN_USAGE_URL"] = stub.url();
-    spit(box.project / ".tokenwarden.json", R"({"usage_url": "https://evil.example/steal", "credentials_path": "/tmp/x"})");
+    spit(box.project / ".tokenwarden.json",
+         R"({"usage_url": "https://evil.example/steal", "credentials_path": "/tmp/x"})");
     const CliRun check = tw_in_process({"config", "check"}, box.vars);
     INFO(check.out << check.err);
     const std::string text = check.out + check.err;
@@ -344,9 +345,7 @@ TEST_CASE("tw usage edge cases: exactly 100 %, a reset in the past, invalid time
     CHECK(code == 0);
     return out.str();
   };
-  SECTION("no data at all") {
-    CHECK(usage_at(now).rfind("No quota data yet", 0) == 0);
-  }
+  SECTION("no data at all") { CHECK(usage_at(now).rfind("No quota data yet", 0) == 0); }
   SECTION("observed values") {
     tw::QuotaObservation o;
     o.observed_ms = now - 30000;

@@ -1,9 +1,8 @@
 // tw-statusline with quota: stores an observation only when the input changed, recomputes the guard row in
 // the same transaction, shows the last known state with its age, always prints one line.
-#include "hook/quota_support.hpp"
-
 #include "base/clock.hpp"
 #include "base/env.hpp"
+#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
 #include "store/store.hpp"
 #include "store/store_quota.hpp"
@@ -95,10 +94,12 @@ TEST_CASE("the statusline honours segments, padding, COLUMNS and NO_COLOR", "[qu
   const tw::EpochMs t0 = 1795490000000;
   // The full line is 26 cells. At COLUMNS 30 it fits in 30 - 2 - 0 = 28 cells, not in 30 - 2 - 4 = 24: padding
   // 4 drops the least important segment.
-  spit(box.home / ".config/tokenwarden/config.json", R"({"statusline": {"segments": ["quota", "model"], "padding": 0}})");
+  spit(box.home / ".config/tokenwarden/config.json",
+       R"({"statusline": {"segments": ["quota", "model"], "padding": 0}})");
   const auto wide = render(box, statusline_input(45, 62), t0, {{"COLUMNS", "30"}});
   CHECK(wide.out == "5h 45% · 7d 62% | Opus 4.8\n");
-  spit(box.home / ".config/tokenwarden/config.json", R"({"statusline": {"segments": ["quota", "model"], "padding": 4}})");
+  spit(box.home / ".config/tokenwarden/config.json",
+       R"({"statusline": {"segments": ["quota", "model"], "padding": 4}})");
   const auto narrow = render(box, statusline_input(45, 62, 0.42), t0 + 1000, {{"COLUMNS", "30"}});
   INFO(narrow.out);
   CHECK(narrow.out == "5h 45% · 7d 62%\n");
@@ -146,7 +147,8 @@ TEST_CASE("the statusline always prints one line", "[quota][statusline]") {
 }
 
 TEST_CASE("hook binaries never link libcurl, tw loads it only for a request", "[quota]") {
-  for (const char* hook : {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
+  for (const char* hook :
+       {"tw-pre-spawn", "tw-post-task", "tw-command-start", "tw-command-end", "tw-stop", "tw-statusline"}) {
     const Run run = run_program("/usr/bin/ldd", {bin(hook).string()}, {{"PATH", "/usr/bin:/bin"}});
     INFO(hook << ": " << run.out << run.err);
     CHECK((run.out + run.err).find("libcurl") == std::string::npos);
@@ -168,7 +170,8 @@ TEST_CASE("with quota.stale open a stale quota state is UNKNOWN: hooks allow and
     tw::MapEnv env(box.vars);
     tw::FixedClock clock(now);
     return tw::run_hook_on(tw::Hook::command_start,
-                           R"({"session_id":"s1","hook_event_name":"UserPromptSubmit","prompt":"hi","prompt_id":")" + id + "\"}",
+                           R"({"session_id":"s1","hook_event_name":"UserPromptSubmit","prompt":"hi","prompt_id":")" +
+                               id + "\"}",
                            env, clock);
   };
   CHECK(prompt(t0 + 60000, "p1").out.empty()); // fresh: nothing to say
@@ -179,8 +182,8 @@ TEST_CASE("with quota.stale open a stale quota state is UNKNOWN: hooks allow and
   CHECK(warned.out.find("quota state is unknown (last observed 25 minutes ago via statusline)") != std::string::npos);
   CHECK(prompt(t0 + 26 * 60000, "p3").out.empty()); // once
   render(box, statusline_input(50, 62, 0.9), t0 + 30 * 60000);
-  CHECK(prompt(t0 + 31 * 60000, "p4").out.empty());                    // fresh again
-  CHECK_FALSE(prompt(t0 + 60 * 60000, "p5").out.empty());              // a new stale episode warns again
+  CHECK(prompt(t0 + 31 * 60000, "p4").out.empty());       // fresh again
+  CHECK_FALSE(prompt(t0 + 60 * 60000, "p5").out.empty()); // a new stale episode warns again
 }
 
 TEST_CASE("the statusline repeats its line for an unchanged input without opening the store", "[quota][statusline]") {

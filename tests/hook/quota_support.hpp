@@ -59,13 +59,16 @@ inline unsigned mode_of(const fs::path& file) {
 inline fs::path bin(const std::string& name) { return fs::path(TW_BIN_DIR) / name; }
 
 // The fake credentials file: a Claude.ai login with the user:profile scope, valid for a day.
-inline std::string credentials_json(long long expires_ms, const std::string& scopes = R"(["user:inference","user:profile"])") {
+inline std::string credentials_json(long long expires_ms,
+                                    const std::string& scopes = R"(["user:inference","user:profile"])") {
   return R"({"claudeAiOauth": {"accessToken": ")" + k_token + R"(", "refreshToken": "sk-ant-ort01-REFRESH-NEVER-USED",
-    "expiresAt": )" + std::to_string(expires_ms) + R"(, "scopes": )" + scopes + R"(, "subscriptionType": "max"}})";
+    "expiresAt": )" +
+         std::to_string(expires_ms) + R"(, "scopes": )" + scopes + R"(, "subscriptionType": "max"}})";
 }
 
 inline long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // A sandbox: HOME, XDG dirs, the database, fake credentials.
@@ -103,7 +106,8 @@ struct Run {
 inline Run run_program(const fs::path& program, const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& vars, const std::string& input = "") {
   static std::atomic<int> counter{0};
-  const fs::path scratch = fs::temp_directory_path() / ("tw-quota-run-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
+  const fs::path scratch = fs::temp_directory_path() /
+                           ("tw-quota-run-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
   spit(scratch.string() + ".in", input);
   const pid_t child = ::fork();
   if (child == 0) {
@@ -180,7 +184,8 @@ inline std::vector<fs::path> files_containing(const fs::path& root, const std::s
   std::vector<fs::path> hits;
   std::error_code ec;
   for (auto& entry : fs::recursive_directory_iterator(root, ec)) {
-    if (entry.is_regular_file(ec) && slurp(entry.path()).find(needle) != std::string::npos) hits.push_back(entry.path());
+    if (entry.is_regular_file(ec) && slurp(entry.path()).find(needle) != std::string::npos)
+      hits.push_back(entry.path());
   }
   return hits;
 }

@@ -11,7 +11,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-
 // Runs a hook that has nothing to say: exit 0, nothing printed, nothing logged.
 void run_silent(const HookSandbox& sandbox, Hook hook, const Json& payload, EpochMs offset_ms = 0) {
   INFO(hook_binary_name(hook) << " on " << payload.value("hook_event_name", "?"));
@@ -230,8 +229,10 @@ TEST_CASE("tw-post-task: an agent links to its spawn by toolUseId in its .meta.j
   if (agent_id.empty()) { // no captured sidecar: write one in the captured format
     session = "5e55105e-0000-4000-8000-000000000001";
     agent_id = "a0123456789abcdef";
-    meta = {{"agentType", "general-purpose"}, {"description", "Run echo in background"},
-            {"toolUseId", "toolu_meta_link_1"}, {"model", "claude-opus-5-5"}};
+    meta = {{"agentType", "general-purpose"},
+            {"description", "Run echo in background"},
+            {"toolUseId", "toolu_meta_link_1"},
+            {"model", "claude-opus-5-5"}};
   }
   write_file(projects / session / "subagents" / ("agent-" + agent_id + ".meta.json"), meta.dump());
 
@@ -322,8 +323,7 @@ TEST_CASE("tw-command-start: a <task-notification> prompt is a background agent 
   CHECK(rows[0][1] == tag("status"));
 }
 
-TEST_CASE("tw-command-end: Stop ends the turn, StopFailure ends it failed with an error event",
-          "[hook][command_end]") {
+TEST_CASE("tw-command-end: Stop ends the turn, StopFailure ends it failed with an error event", "[hook][command_end]") {
   HookSandbox sandbox;
   Json stop = captured("Stop");
   run_silent(sandbox, Hook::command_end, stop);
@@ -356,7 +356,8 @@ TEST_CASE("tw-stop: SessionEnd records the session's end, PreToolUse records not
   CHECK(db.value(event_sql("name", "session_end")) == "other");
 
   HookSandbox pre_tool;
-  for (const char* name : {"PreToolUse.Bash", "PreToolUse.Agent.fg", "PreToolUse.Skill", "PreToolUse.Bash.in_subagent"}) {
+  for (const char* name :
+       {"PreToolUse.Bash", "PreToolUse.Agent.fg", "PreToolUse.Skill", "PreToolUse.Bash.in_subagent"}) {
     run_silent(pre_tool, Hook::stop, captured(name));
   }
   CHECK_FALSE(std::filesystem::exists(pre_tool.db()));
@@ -422,7 +423,8 @@ TEST_CASE("tw-statusline prints one line and stores the snapshot when it changed
     const std::string text = inputs.back().second;
     const std::string session = Json::parse(text)["session_id"];
     sandbox.run(Hook::statusline, text, 1000);
-    const std::string ts = DbReader(sandbox.db()).value("SELECT ts_ms FROM statusline WHERE session_id = " + q(session));
+    const std::string ts =
+        DbReader(sandbox.db()).value("SELECT ts_ms FROM statusline WHERE session_id = " + q(session));
     sandbox.run(Hook::statusline, text, 9000);
     CHECK(DbReader(sandbox.db()).value("SELECT ts_ms FROM statusline WHERE session_id = " + q(session)) == ts);
   }
@@ -523,7 +525,8 @@ TEST_CASE("test builds: TW_TEST_DECISIONS makes a hook answer, serialized for it
 }
 #endif
 
-TEST_CASE("numbers out of every integer range in a payload are no value, not undefined behaviour", "[hook][post_task]") {
+TEST_CASE("numbers out of every integer range in a payload are no value, not undefined behaviour",
+          "[hook][post_task]") {
   HookSandbox sandbox;
   Json post = captured("PostToolUse.Agent.fg");
   post["duration_ms"] = 1e300;

@@ -1,8 +1,8 @@
 // tw settings install/uninstall on real files in temp dirs, and the generated commands run through bash.
-#include "cli.hpp"
 #include "base/clock.hpp"
-#include "config/config.hpp"
 #include "base/env.hpp"
+#include "cli.hpp"
+#include "config/config.hpp"
 #include "settings/settings_merge.hpp"
 
 #include <catch2/catch.hpp>
@@ -104,9 +104,9 @@ struct Fixture {
 // Runs a command line through bash -c with the given stdin; returns exit code and stdout.
 Run bash(const std::string& command, const std::string& input, const fs::path& dir) {
   spit(dir / "stdin.txt", input);
-  const std::string line = "bash -c " + tw::shell_quote(command) + " < " + tw::shell_quote((dir / "stdin.txt").string()) +
-                           " > " + tw::shell_quote((dir / "stdout.txt").string()) + " 2> " +
-                           tw::shell_quote((dir / "stderr.txt").string());
+  const std::string line =
+      "bash -c " + tw::shell_quote(command) + " < " + tw::shell_quote((dir / "stdin.txt").string()) + " > " +
+      tw::shell_quote((dir / "stdout.txt").string()) + " 2> " + tw::shell_quote((dir / "stderr.txt").string());
   const int status = std::system(line.c_str());
   Run run;
   run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -126,8 +126,9 @@ std::string command_for(const Json& doc, const std::string& event, std::size_t g
   return groups[groups.size() - 1 - group_from_end]["hooks"][0]["command"].get<std::string>();
 }
 
-const char* k_user_file = "{\n  \"model\": \"sonnet\",\n  \"hooks\": {\n    \"Stop\": [\n      { \"hooks\": [ { \"type\": "
-                          "\"command\", \"command\": \"echo done\" } ] }\n    ]\n  }\n}\n";
+const char* k_user_file =
+    "{\n  \"model\": \"sonnet\",\n  \"hooks\": {\n    \"Stop\": [\n      { \"hooks\": [ { \"type\": "
+    "\"command\", \"command\": \"echo done\" } ] }\n    ]\n  }\n}\n";
 
 } // namespace
 
@@ -141,7 +142,7 @@ TEST_CASE("settings install: no settings file yet") {
   CHECK(doc["statusLine"]["command"] == (f.bin / "tw-statusline").string());
   CHECK(command_for(doc, "SessionEnd") == (f.bin / "tw-stop").string());
   CHECK_FALSE(fs::exists(f.local().string() + ".tokenwarden-backup")); // nothing to back up
-  CHECK((mode_of(f.local()) & 0022) == 0); // not group/world writable
+  CHECK((mode_of(f.local()) & 0022) == 0);                             // not group/world writable
   CHECK_THAT(run.out, Catch::Contains("+ PreToolUse [Agent|Task|Skill] -> tw-pre-spawn"));
 }
 
@@ -290,7 +291,8 @@ TEST_CASE("settings install --scope project: guarded commands, quiet when the bi
   const fs::path odd = f.home.path / "team's bin";
   fs::create_directories(odd);
   fake_binary(odd / "tw-stop", "tw-stop");
-  const auto run = f.tw({"settings", "install", "--scope", "project", "--repo", f.repo.string(), "--bin-dir", odd.string()});
+  const auto run =
+      f.tw({"settings", "install", "--scope", "project", "--repo", f.repo.string(), "--bin-dir", odd.string()});
   REQUIRE(run.code == 0);
   CHECK_THAT(run.out, Catch::Contains("shared"));
   const fs::path shared_file = f.repo / ".claude" / "settings.json";
@@ -331,9 +333,10 @@ TEST_CASE("settings install with the real binaries: the wired command records an
   REQUIRE(f.tw({"settings", "install", "--repo", f.repo.string(), "--bin-dir", TW_BIN_DIR}).code == 0);
   const Json doc = Json::parse(slurp(f.local()));
   const fs::path db = f.home.path / "state" / "tw.db";
-  const std::string payload = R"({"session_id":"s-1","hook_event_name":"SessionStart","source":"startup","cwd":")" +
-                              f.repo.string() + "\"}";
-  const auto run = bash("TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB=" + tw::shell_quote(db.string()) + " " + command_for(doc, "SessionStart"),
+  const std::string payload =
+      R"({"session_id":"s-1","hook_event_name":"SessionStart","source":"startup","cwd":")" + f.repo.string() + "\"}";
+  const auto run = bash("TOKENWARDEN_NO_DAEMON=1 TOKENWARDEN_DB=" + tw::shell_quote(db.string()) + " " +
+                            command_for(doc, "SessionStart"),
                         payload, f.home.path);
   CHECK(run.code == 0);
   CHECK(run.out.empty());
@@ -386,8 +389,8 @@ TEST_CASE("tw plugin build writes a plugin whose hooks use ${CLAUDE_PLUGIN_ROOT}
   const std::string command = hooks["hooks"]["SessionEnd"][0]["hooks"][0]["command"];
   CHECK(command == "\"${CLAUDE_PLUGIN_ROOT}/bin/tw-stop\"");
   // Run the command as Claude Code does, with CLAUDE_PLUGIN_ROOT set (the path has a space).
-  const auto ran = bash("CLAUDE_PLUGIN_ROOT=" + tw::shell_quote(plugin.string()) + "; " + command + " --version", "",
-                        f.home.path);
+  const auto ran =
+      bash("CLAUDE_PLUGIN_ROOT=" + tw::shell_quote(plugin.string()) + "; " + command + " --version", "", f.home.path);
   CHECK(ran.code == 0);
   CHECK_THAT(ran.out, Catch::StartsWith("tw-stop"));
   CHECK_THAT(slurp(plugin / "README.md"), Catch::Contains("--statusline-only"));

@@ -18,8 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <poll.h>
 #include <spawn.h>
 #include <sstream>
@@ -128,9 +128,8 @@ inline std::vector<CapturedPayload> all_hook_payloads() {
 inline const std::vector<CapturedPayload>& pinned_fixtures_first() {
   static const std::vector<CapturedPayload> k_payloads = [] {
     auto all = all_hook_payloads();
-    std::stable_partition(all.begin(), all.end(), [](const CapturedPayload& p) {
-      return p.file.parent_path() == fixtures_dir() / "hooks";
-    });
+    std::stable_partition(all.begin(), all.end(),
+                          [](const CapturedPayload& p) { return p.file.parent_path() == fixtures_dir() / "hooks"; });
     return all;
   }();
   return k_payloads;
@@ -185,7 +184,8 @@ inline nlohmann::json captured(const std::string& kind) {
   if (kind == "PreToolUse.Skill") return find_payload("PreToolUse", "Skill");
   if (kind == "PostToolUse.Skill") return find_payload("PostToolUse", "Skill");
   if (kind == "PreToolUse.Bash") return find_payload("PreToolUse", "Bash", main_thread);
-  if (kind == "PreToolUse.Bash.in_subagent") return find_payload("PreToolUse", "Bash", [&](const Json& p) { return !main_thread(p); });
+  if (kind == "PreToolUse.Bash.in_subagent")
+    return find_payload("PreToolUse", "Bash", [&](const Json& p) { return !main_thread(p); });
   if (kind == "SessionStart.startup") return find_payload("SessionStart", "", text_is("source", "startup"));
   if (kind == "SessionStart.compact") return find_payload("SessionStart", "", text_is("source", "compact"));
   if (kind == "SessionEnd.other") return find_payload("SessionEnd", "", text_is("reason", "other"));
@@ -194,8 +194,8 @@ inline nlohmann::json captured(const std::string& kind) {
   if (kind == "SubagentStart.fg" || kind == "SubagentStart.bg") return find_payload("SubagentStart", "", typed_agent);
   if (kind == "SubagentStop.fg" || kind == "SubagentStop.bg") return find_payload("SubagentStop", "", typed_agent);
   if (kind == "SubagentStop.no_agent_type") return find_payload("SubagentStop", "", text_is("agent_type", ""));
-  if (kind == "UserPromptExpansion") return find_payload("UserPromptExpansion", "", [](const Json& p) {
-      return !p.value("command_name", "").empty(); });
+  if (kind == "UserPromptExpansion")
+    return find_payload("UserPromptExpansion", "", [](const Json& p) { return !p.value("command_name", "").empty(); });
   if (kind == "UserPromptSubmit") {
     return find_payload("UserPromptSubmit", "", [](const Json& p) {
       const std::string prompt = p.value("prompt", "");
@@ -210,8 +210,8 @@ inline nlohmann::json captured(const std::string& kind) {
   return {};
 }
 
-// Every captured statusline input (tests/fixtures/cli-2.1.197/statusline and tests/fixtures/statusline). The older ones are
-// either a bare input or {"from", "payload"}.
+// Every captured statusline input (tests/fixtures/cli-2.1.197/statusline and tests/fixtures/statusline). The older ones
+// are either a bare input or {"from", "payload"}.
 inline std::vector<std::pair<fs::path, std::string>> all_statusline_inputs() {
   std::vector<std::pair<fs::path, std::string>> out;
   for (const fs::path& dir : {older_fixtures_dir() / "statusline", fixtures_dir() / "statusline"}) {
@@ -236,17 +236,20 @@ inline std::vector<std::pair<fs::path, std::string>> all_statusline_inputs() {
 // The hook binaries settings-templates/hooks.json wires to an event (and tool, for tool events).
 inline std::vector<Hook> wired_hooks(const std::string& event, const std::string& tool) {
   const bool spawn_tool = tool == "Agent" || tool == "Task" || tool == "Skill";
-  if (event == "PreToolUse") return spawn_tool ? std::vector<Hook>{Hook::pre_spawn, Hook::stop} : std::vector<Hook>{Hook::stop};
-  if (event == "PostToolUse" || event == "PostToolUseFailure") return spawn_tool ? std::vector<Hook>{Hook::post_task} : std::vector<Hook>{};
+  if (event == "PreToolUse")
+    return spawn_tool ? std::vector<Hook>{Hook::pre_spawn, Hook::stop} : std::vector<Hook>{Hook::stop};
+  if (event == "PostToolUse" || event == "PostToolUseFailure")
+    return spawn_tool ? std::vector<Hook>{Hook::post_task} : std::vector<Hook>{};
   if (event == "SubagentStart" || event == "SubagentStop") return {Hook::post_task};
-  if (event == "SessionStart" || event == "UserPromptSubmit" || event == "UserPromptExpansion") return {Hook::command_start};
+  if (event == "SessionStart" || event == "UserPromptSubmit" || event == "UserPromptExpansion")
+    return {Hook::command_start};
   if (event == "Stop" || event == "StopFailure") return {Hook::command_end};
   if (event == "SessionEnd") return {Hook::stop};
   return {};
 }
 
-inline constexpr Hook k_all_hooks[] = {Hook::pre_spawn, Hook::post_task, Hook::command_start,
-                                       Hook::command_end, Hook::stop, Hook::statusline};
+inline constexpr Hook k_all_hooks[] = {Hook::pre_spawn,   Hook::post_task, Hook::command_start,
+                                       Hook::command_end, Hook::stop,      Hook::statusline};
 
 // A private HOME, XDG dirs, project dir and database for one test.
 class HookSandbox {
@@ -406,9 +409,7 @@ public:
   // Waits for a writer (a detached ingest or the watchdog may hold the lock briefly) like hooks do.
   explicit DbReader(const fs::path& db) : m_db(db.string(), SQLite::OPEN_READONLY, 10000) {}
 
-  std::int64_t count(const std::string& sql) {
-    return m_db.execAndGet(sql).getInt64();
-  }
+  std::int64_t count(const std::string& sql) { return m_db.execAndGet(sql).getInt64(); }
 
   // Every row as text (NULL becomes "<null>").
   std::vector<std::vector<std::string>> rows(const std::string& sql) {

@@ -1,7 +1,7 @@
 // The account a Claude Code process uses: the scan of .claude.json and the provider switches.
-#include "quota/account.hpp"
 #include "base/env.hpp"
 #include "hook/support.hpp"
+#include "quota/account.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,7 +25,8 @@ TEST_CASE("account: evidence from the environment and the global config", "[acco
   test::write_file(home / ".claude.json", R"({"oauthAccount": {"accountUuid": "home-acct"}})");
   test::write_file(dir.path() / "cfg" / ".claude.json", R"({"oauthAccount": {"accountUuid": "dir-acct"}})");
   CHECK(account_evidence(MapEnv(Vars{}), home).account == "home-acct/");
-  CHECK(account_evidence(MapEnv(Vars{{"CLAUDE_CONFIG_DIR", (dir.path() / "cfg").string()}}), home).account == "dir-acct/");
+  CHECK(account_evidence(MapEnv(Vars{{"CLAUDE_CONFIG_DIR", (dir.path() / "cfg").string()}}), home).account ==
+        "dir-acct/");
   CHECK(account_evidence(MapEnv(Vars{{"CLAUDE_CONFIG_DIR", (dir.path() / "none").string()}}), home).account.empty());
   const auto bedrock = account_evidence(MapEnv(Vars{{"CLAUDE_CODE_USE_BEDROCK", "1"}}), home);
   CHECK(bedrock.not_subscription);
@@ -33,16 +34,16 @@ TEST_CASE("account: evidence from the environment and the global config", "[acco
   CHECK_FALSE(account_evidence(MapEnv(Vars{{"CLAUDE_CODE_USE_VERTEX", "0"}}), home).not_subscription);
 }
 
-TEST_CASE("account: an API key in use is told by the config's approved keys, never by reading a key out",
-          "[account]") {
+TEST_CASE("account: an API key in use is told by the config's approved keys, never by reading a key out", "[account]") {
   const std::string key = "sk-ant-api03-EXAMPLEKEY-0123456789abcdefghij";
   const std::string approved = R"({"customApiKeyResponses": {"approved": ["0123456789abcdefghij"], "rejected": []},
     "oauthAccount": {"accountUuid": "a-1"}})";
   CHECK(uses_api_key(approved, key));
-  CHECK_FALSE(uses_api_key(approved, ""));                                  // no key in the environment
-  CHECK_FALSE(uses_api_key(R"({"customApiKeyResponses": {"approved": [], "rejected": ["0123456789abcdefghij"]}})", key));
+  CHECK_FALSE(uses_api_key(approved, "")); // no key in the environment
+  CHECK_FALSE(
+      uses_api_key(R"({"customApiKeyResponses": {"approved": [], "rejected": ["0123456789abcdefghij"]}})", key));
   CHECK_FALSE(uses_api_key(R"({"customApiKeyResponses": {"approved": ["zzzz456789abcdefghij"]}})", key));
-  CHECK(uses_api_key(R"({"primaryApiKey": "sk-ant-..."})", ""));             // a console login
+  CHECK(uses_api_key(R"({"primaryApiKey": "sk-ant-..."})", "")); // a console login
   test::TempDir dir;
   test::write_file(dir.path() / ".claude.json", approved);
   const auto evidence = account_evidence(MapEnv(Vars{{"ANTHROPIC_API_KEY", key}}), dir.path());

@@ -45,8 +45,13 @@ inline std::string assistant_line(const std::string& ts, const std::string& mess
   usage.update(extra_usage);
   nlohmann::json line{{"parentUuid", nullptr},
                       {"isSidechain", sidechain},
-                      {"message", {{"id", message_id}, {"type", "message"}, {"role", "assistant"}, {"model", model},
-                                   {"content", content}, {"usage", usage}}},
+                      {"message",
+                       {{"id", message_id},
+                        {"type", "message"},
+                        {"role", "assistant"},
+                        {"model", model},
+                        {"content", content},
+                        {"usage", usage}}},
                       {"type", "assistant"},
                       {"timestamp", ts},
                       {"sessionId", "s1"},
@@ -56,9 +61,14 @@ inline std::string assistant_line(const std::string& ts, const std::string& mess
 }
 
 inline std::string user_line(const std::string& ts, const std::string& prompt_id, const std::string& text) {
-  nlohmann::json line{{"parentUuid", nullptr}, {"isSidechain", false}, {"promptId", prompt_id}, {"type", "user"},
-                      {"message", {{"role", "user"}, {"content", text}}}, {"timestamp", ts},
-                      {"sessionId", "s1"}, {"version", "2.1.330"}};
+  nlohmann::json line{{"parentUuid", nullptr},
+                      {"isSidechain", false},
+                      {"promptId", prompt_id},
+                      {"type", "user"},
+                      {"message", {{"role", "user"}, {"content", text}}},
+                      {"timestamp", ts},
+                      {"sessionId", "s1"},
+                      {"version", "2.1.330"}};
   return line.dump() + "\n";
 }
 

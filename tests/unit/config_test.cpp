@@ -1,9 +1,9 @@
 // Unit tests of config: merging user and project files, user-only keys, problems naming file and key, and
 // the documented defaults.
-#include "config/config.hpp"
 #include "base/env.hpp"
-#include "hook/support.hpp"
 #include "base/paths.hpp"
+#include "config/config.hpp"
+#include "hook/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>
@@ -30,12 +30,29 @@ const ConfigProblem* find_problem(const Config& config, const std::string& key) 
 }
 
 // Every key the documentation must describe (dotted).
-const char* const k_documented_keys[] = {
-    "db_path", "usage_url", "credentials_path", "timezone", "start_of_week", "quota.enabled",
-    "quota.warn_threshold", "quota.critical_threshold", "quota.check_interval", "quota.stale", "quota.notify_managers",
-    "quota.block_spawns_on_critical", "quota.block_prompts_on_critical", "quota.auto_stop_on_critical",
-    "statusline.segments", "statusline.padding", "ingest_interval", "idle_exit", "budgets", "spawn_estimate",
-    "pricing", "downshift", "report_ingest_within"};
+const char* const k_documented_keys[] = {"db_path",
+                                         "usage_url",
+                                         "credentials_path",
+                                         "timezone",
+                                         "start_of_week",
+                                         "quota.enabled",
+                                         "quota.warn_threshold",
+                                         "quota.critical_threshold",
+                                         "quota.check_interval",
+                                         "quota.stale",
+                                         "quota.notify_managers",
+                                         "quota.block_spawns_on_critical",
+                                         "quota.block_prompts_on_critical",
+                                         "quota.auto_stop_on_critical",
+                                         "statusline.segments",
+                                         "statusline.padding",
+                                         "ingest_interval",
+                                         "idle_exit",
+                                         "budgets",
+                                         "spawn_estimate",
+                                         "pricing",
+                                         "downshift",
+                                         "report_ingest_within"};
 
 const nlohmann::json* at_path(const nlohmann::json& doc, const std::string& path) {
   const nlohmann::json* node = &doc;
@@ -77,10 +94,10 @@ TEST_CASE("the project file is merged over the user file, key by key", "[config]
   write_file(files.project(), R"({"quota": {"warn_threshold": 65}, "start_of_week": "sunday", "ingest_interval": 30})");
   const Config config = load_config_files(files.user(), files.project());
   CHECK(config.problems.empty());
-  CHECK(config.timezone == "UTC");               // user only
-  CHECK(config.start_of_week == "sunday");       // project only
-  CHECK(config.quota.warn_threshold == 65);      // project wins (lower: stricter)
-  CHECK(config.quota.critical_threshold == 95);  // user, untouched by the project's quota object
+  CHECK(config.timezone == "UTC");              // user only
+  CHECK(config.start_of_week == "sunday");      // project only
+  CHECK(config.quota.warn_threshold == 65);     // project wins (lower: stricter)
+  CHECK(config.quota.critical_threshold == 95); // user, untouched by the project's quota object
   CHECK_FALSE(config.quota.enabled);
   CHECK(config.ingest_interval == 30);
   REQUIRE(config.budgets.size() == 1);
@@ -92,8 +109,9 @@ TEST_CASE("the project file is merged over the user file, key by key", "[config]
 TEST_CASE("keys that decide where data goes are honoured in the user file only", "[config]") {
   ConfigFiles files;
   write_file(files.user(), R"({"db_path": "~/my.db"})");
-  write_file(files.project(),
-             R"({"db_path": "/tmp/evil.db", "usage_url": "https://evil.example/", "credentials_path": "/tmp/c", "timezone": "UTC"})");
+  write_file(
+      files.project(),
+      R"({"db_path": "/tmp/evil.db", "usage_url": "https://evil.example/", "credentials_path": "/tmp/c", "timezone": "UTC"})");
   const Config config = load_config_files(files.user(), files.project());
   CHECK(config.db_path == "~/my.db");
   CHECK(config.usage_url != "https://evil.example/");
@@ -202,8 +220,8 @@ TEST_CASE("values out of range fall back with a problem", "[config]") {
 TEST_CASE("load_config with user_only scope ignores the project file", "[config]") {
   TempDir dir("tw-config");
   MapEnv env(Vars{{"HOME", (dir.path() / "home").string()},
-              {"XDG_CONFIG_HOME", (dir.path() / "xdg").string()},
-              {"CLAUDE_PROJECT_DIR", (dir.path() / "proj").string()}});
+                  {"XDG_CONFIG_HOME", (dir.path() / "xdg").string()},
+                  {"CLAUDE_PROJECT_DIR", (dir.path() / "proj").string()}});
   const Paths paths = Paths::resolve(env);
   write_file(paths.user_config, R"({"timezone": "UTC"})");
   write_file(paths.project_config, R"({"timezone": "Asia/Tokyo"})");
@@ -259,7 +277,8 @@ TEST_CASE("documented_defaults parses as JSON with comments and documents every 
   CHECK(loaded.downshift.empty());
   // The documented file has exactly these keys (one more there needs its check above).
   std::size_t leaves = 0;
-  for (auto it = doc.begin(); it != doc.end(); ++it) leaves += it->is_object() && it.key() != "pricing" ? it->size() : 1;
+  for (auto it = doc.begin(); it != doc.end(); ++it)
+    leaves += it->is_object() && it.key() != "pricing" ? it->size() : 1;
   CHECK(leaves == std::size(k_documented_keys));
 }
 
@@ -290,7 +309,8 @@ TEST_CASE("a value out of range is blamed on the file that set it", "[config]") 
 
 TEST_CASE("absurd numbers are refused or clamped, never undefined behaviour", "[config]") {
   ConfigFiles files;
-  write_file(files.user(), R"({"quota": {"check_interval": 1e300}, "ingest_interval": 1000000000000, "idle_exit": -1e30})");
+  write_file(files.user(),
+             R"({"quota": {"check_interval": 1e300}, "ingest_interval": 1000000000000, "idle_exit": -1e30})");
   const Config config = load_config_files(files.user(), {});
   REQUIRE(find_problem(config, "quota.check_interval") != nullptr); // not an integer: the default stays
   CHECK(config.quota.check_interval == 120);
@@ -325,7 +345,8 @@ TEST_CASE("budgets: each entry is validated and a bad one is named by file and k
   CHECK(config.downshift[0].to == "sonnet");
   CHECK(config.spawn_estimate == 12000);
   auto find = [&](const std::string& key) {
-    return std::find_if(config.problems.begin(), config.problems.end(), [&](const ConfigProblem& p) { return p.key == key; });
+    return std::find_if(config.problems.begin(), config.problems.end(),
+                        [&](const ConfigProblem& p) { return p.key == key; });
   };
   for (const char* key : {"budgets[2].window", "budgets[3]", "budgets[4].usd", "budgets[5].name", "downshift[1]"}) {
     INFO(key);
@@ -370,9 +391,9 @@ TEST_CASE("a project's config may tighten enforcement, never loosen it", "[confi
     const Config config = load_config_files(files.user(), files.project());
     CHECK(config.problems.empty());
     CHECK_FALSE(config.quota.enabled);
-    CHECK(config.quota.stale == StalePolicy::hold);  // the project tightened it
+    CHECK(config.quota.stale == StalePolicy::hold); // the project tightened it
     CHECK_FALSE(config.quota.block_prompts_on_critical);
-    CHECK(config.quota.critical_threshold == 95);    // lower than the user's 97
+    CHECK(config.quota.critical_threshold == 95); // lower than the user's 97
   }
   SECTION("a bad quota.stale is an error naming the key") {
     write_file(files.user(), R"({"quota": {"stale": "sometimes"}})");

@@ -1,7 +1,7 @@
 // Unit tests of decision: each decision serialized per event and checked field by field against the
 // protocol (claude-code-protocol.md §3.2), the refusals, and reading decisions back from protocol JSON.
-#include "protocol/decision.hpp"
 #include "base/error.hpp"
+#include "protocol/decision.hpp"
 #include "protocol/hook_io.hpp"
 
 #include <catch2/catch.hpp>
@@ -40,10 +40,11 @@ void require_refused(const Decision& decision, const std::string& event) {
   }
 }
 
-const char* const k_events[] = {"PreToolUse",   "PostToolUse", "PostToolUseFailure", "PostToolBatch",
-                                "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "SessionEnd",
-                                "Stop",         "StopFailure", "SubagentStart",      "SubagentStop",
-                                "Notification", "PreCompact",  "PostCompact",        "SomeFutureEvent"};
+const char* const k_events[] = {
+    "PreToolUse",          "PostToolUse",  "PostToolUseFailure", "PostToolBatch", "UserPromptSubmit",
+    "UserPromptExpansion", "SessionStart", "SessionEnd",         "Stop",          "StopFailure",
+    "SubagentStart",       "SubagentStop", "Notification",       "PreCompact",    "PostCompact",
+    "SomeFutureEvent"};
 
 } // namespace
 
@@ -70,7 +71,8 @@ TEST_CASE("PreToolUse deny and ask carry permissionDecision and its reason, noth
     const Json out = serialized(decision, "PreToolUse");
     CHECK(keys_of(out) == std::set<std::string>{"hookSpecificOutput"});
     const Json& specific = out["hookSpecificOutput"];
-    CHECK(keys_of(specific) == std::set<std::string>{"hookEventName", "permissionDecision", "permissionDecisionReason"});
+    CHECK(keys_of(specific) ==
+          std::set<std::string>{"hookEventName", "permissionDecision", "permissionDecisionReason"});
     CHECK(specific["hookEventName"] == "PreToolUse");
     CHECK(specific["permissionDecision"] == name);
     CHECK(specific["permissionDecisionReason"] == "quota at 95%");

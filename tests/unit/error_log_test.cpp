@@ -1,11 +1,11 @@
 // Unit tests of error_log: the line format, file modes, rotation at 1 MB keeping the last 200 lines.
-#include "process/error_log.hpp"
 #include "hook/support.hpp"
+#include "process/error_log.hpp"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <chrono>
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -80,7 +80,8 @@ TEST_CASE("the log rotates when it passes 1 MB, keeping its last 200 lines", "[e
       // The kept lines are the newest, in order, ending with the one just written.
       for (std::size_t k = 0; k < lines.size(); ++k) {
         const std::string message = nlohmann::json::parse(lines[k])["message"];
-        CHECK(message.rfind(std::to_string(i - static_cast<int>(lines.size()) + 1 + static_cast<int>(k)) + " ", 0) == 0);
+        CHECK(message.rfind(std::to_string(i - static_cast<int>(lines.size()) + 1 + static_cast<int>(k)) + " ", 0) ==
+              0);
       }
       CHECK(std::filesystem::file_size(log) < k_error_log_max_bytes);
       CHECK(previous_size + 1900 > k_error_log_max_bytes); // this line took it past 1 MB

@@ -83,8 +83,9 @@ TEST_CASE("scan_header decodes escapes in the fields it reads", "[hook_io]") {
 }
 
 TEST_CASE("scan_header rejects bad escapes and surrogates in the fields it reads", "[hook_io]") {
-  for (const char* value : {R"("\ud83d")", R"("\ud83dx")", R"("\ud83d\u0041")", R"("\ude00")", R"("\u12")",
-                            R"("\u12G4")", R"("\q")", "\"tab\there\"", "\"\xff\xfe\"", "\"\xc3\"", "\"\xed\xa0\x80\""}) {
+  for (const char* value :
+       {R"("\ud83d")", R"("\ud83dx")", R"("\ud83d\u0041")", R"("\ude00")", R"("\u12")", R"("\u12G4")", R"("\q")",
+        "\"tab\there\"", "\"\xff\xfe\"", "\"\xc3\"", "\"\xed\xa0\x80\""}) {
     require_bad_input(std::string(R"({"session_id":)") + value + R"(,"hook_event_name":"Stop"})");
   }
 }
@@ -115,7 +116,9 @@ TEST_CASE("scan_header skips nested values and only reads top-level fields", "[h
 TEST_CASE("scan_header skips a 5 MB file body in tool_input without decoding it", "[hook_io]") {
   std::string content(5u * 1024u * 1024u, 'x');
   for (std::size_t i = 0; i < content.size(); i += 1000) content[i] = '\n';
-  nlohmann::json doc = {{"session_id", "s"}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Write"},
+  nlohmann::json doc = {{"session_id", "s"},
+                        {"hook_event_name", "PreToolUse"},
+                        {"tool_name", "Write"},
                         {"tool_input", {{"file_path", "/tmp/big"}, {"content", content + "\"\\"}}}};
   const HookHeader header = scan_header(doc.dump());
   CHECK(header.tool_name == "Write");
@@ -123,10 +126,31 @@ TEST_CASE("scan_header skips a 5 MB file body in tool_input without decoding it"
 }
 
 TEST_CASE("scan_header rejects anything that is not one well-formed object", "[hook_io]") {
-  for (const char* text : {"", " ", "[]", "\"x\"", "42", "null", "true", "{", "}", "{\"a\"", "{\"a\":", "{\"a\":}",
-                           "{\"a\" 1}", "{\"a\":1,}", "{,}", "{\"a\":1} x", "{} {}", "{\"a\":\"unterminated}",
-                           "{\"session_id\":\"abc\"", "{\"a\":[1,2}", "{\"a\":{\"b\":1]}", "{'a':1}", "{a:1}",
-                           "{\"a\":\"x\"\"b\":1}", "{\"a\":@}"}) {
+  for (const char* text : {"",
+                           " ",
+                           "[]",
+                           "\"x\"",
+                           "42",
+                           "null",
+                           "true",
+                           "{",
+                           "}",
+                           "{\"a\"",
+                           "{\"a\":",
+                           "{\"a\":}",
+                           "{\"a\" 1}",
+                           "{\"a\":1,}",
+                           "{,}",
+                           "{\"a\":1} x",
+                           "{} {}",
+                           "{\"a\":\"unterminated}",
+                           "{\"session_id\":\"abc\"",
+                           "{\"a\":[1,2}",
+                           "{\"a\":{\"b\":1]}",
+                           "{'a':1}",
+                           "{a:1}",
+                           "{\"a\":\"x\"\"b\":1}",
+                           "{\"a\":@}"}) {
     require_bad_input(text);
   }
   require_bad_input(std::string(600, '[')); // not an object at all
@@ -162,19 +186,19 @@ TEST_CASE("is_valid_utf8 accepts well-formed UTF-8 only", "[hook_io]") {
   const Case cases[] = {
       {"", true},
       {"ascii", true},
-      {"\xC3\xA9", true},                 // é
-      {"\xE2\x82\xAC", true},             // €
-      {"\xF0\x9F\x98\x80", true},         // U+1F600
-      {"\xF4\x8F\xBF\xBF", true},         // U+10FFFF
-      {"\xC3", false},                    // truncated
-      {"a\xE2\x82", false},               // truncated at the end
-      {"\xC0\xAF", false},                // overlong
-      {"\xE0\x80\xAF", false},            // overlong
-      {"\xED\xA0\x80", false},            // a UTF-16 surrogate
-      {"\xF4\x90\x80\x80", false},        // above U+10FFFF
+      {"\xC3\xA9", true},          // é
+      {"\xE2\x82\xAC", true},      // €
+      {"\xF0\x9F\x98\x80", true},  // U+1F600
+      {"\xF4\x8F\xBF\xBF", true},  // U+10FFFF
+      {"\xC3", false},             // truncated
+      {"a\xE2\x82", false},        // truncated at the end
+      {"\xC0\xAF", false},         // overlong
+      {"\xE0\x80\xAF", false},     // overlong
+      {"\xED\xA0\x80", false},     // a UTF-16 surrogate
+      {"\xF4\x90\x80\x80", false}, // above U+10FFFF
       {"\xFF", false},
-      {"\x80", false},                    // a lone continuation byte
-      {"\xC3\x28", false},                // bad continuation
+      {"\x80", false},     // a lone continuation byte
+      {"\xC3\x28", false}, // bad continuation
       {std::string("nul\0inside", 10), true},
   };
   for (const auto& c : cases) {
@@ -268,7 +292,9 @@ TEST_CASE("read_hook_input rejects what scan_header rejects, and still reads to 
 }
 
 TEST_CASE("tw-stop's stream keeps no bytes of a PreToolUse document, whatever its size", "[hook_io]") {
-  nlohmann::json doc = {{"session_id", "s"}, {"hook_event_name", "PreToolUse"}, {"tool_name", "Write"},
+  nlohmann::json doc = {{"session_id", "s"},
+                        {"hook_event_name", "PreToolUse"},
+                        {"tool_name", "Write"},
                         {"tool_input", {{"content", std::string(6u * 1024u * 1024u, 'w')}}}};
   FedPipe pipe(doc.dump());
   const HookInput input = read_hook_input(pipe.read_end(), KeepText::unless_pre_tool_use);

@@ -1,8 +1,8 @@
 // The transcript walk with kept folder listings: path order, what a re-ingest lists and reads, and a listing
 // file that must not be trusted. Real folders, real files, a real store.
-#include "accounting_support.hpp"
 #include "accounting/ingest.hpp"
 #include "accounting/ingest_scan.hpp"
+#include "accounting_support.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -65,9 +65,9 @@ struct Tree {
 
 TEST_CASE("the walk yields files in the order a sort of their whole paths gives", "[ingest]") {
   AccountingDir dir;
-  for (const char* name : {"p/a.jsonl", "p/a/x.jsonl", "p/a-b.jsonl", "p/a/subagents/agent-1.jsonl", "p/b.jsonl",
-                           "p/A.jsonl", "p/\xc3\xa9.jsonl", "p/a.b/y.jsonl", "p/ab.jsonl", "q.jsonl", "p/notes.txt",
-                           "p/a/agent-1.meta.json"}) {
+  for (const char* name :
+       {"p/a.jsonl", "p/a/x.jsonl", "p/a-b.jsonl", "p/a/subagents/agent-1.jsonl", "p/b.jsonl", "p/A.jsonl",
+        "p/\xc3\xa9.jsonl", "p/a.b/y.jsonl", "p/ab.jsonl", "q.jsonl", "p/notes.txt", "p/a/agent-1.meta.json"}) {
     dir.write(std::string("projects/") + name, "");
   }
   std::vector<std::string> expected;
@@ -184,13 +184,15 @@ TEST_CASE("kept listings that do not go with the store are not used", "[ingest]"
   }
   SECTION("a store put back from before the last write reads what it lacks") {
     for (const char* suffix : {"", "-wal", "-shm"}) {
-      if (fs::exists(t.db().string() + suffix)) fs::copy_file(t.db().string() + suffix, t.db().string() + suffix + ".bak");
+      if (fs::exists(t.db().string() + suffix))
+        fs::copy_file(t.db().string() + suffix, t.db().string() + suffix + ".bak");
     }
     t.dir.write("claude/projects/p1/s1.jsonl", assistant_line("2026-03-01T10:09:00.000Z", "m-later", "r", 1, 7), true);
     CHECK(t.ingest().records_new == 1);
     for (const char* suffix : {"", "-wal", "-shm"}) {
       fs::remove(t.db().string() + suffix);
-      if (fs::exists(t.db().string() + suffix + ".bak")) fs::rename(t.db().string() + suffix + ".bak", t.db().string() + suffix);
+      if (fs::exists(t.db().string() + suffix + ".bak"))
+        fs::rename(t.db().string() + suffix + ".bak", t.db().string() + suffix);
     }
     CHECK(t.ingest().records_new == 1);
     CHECK(t.output_tokens() == 447);

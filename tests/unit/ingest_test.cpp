@@ -1,7 +1,7 @@
 // Ingest tests on real files and a real SQLite store: roots, attribution, incremental reads, de-duplication.
+#include "accounting/ingest.hpp"
 #include "accounting_support.hpp"
 #include "base/env.hpp"
-#include "accounting/ingest.hpp"
 #include "reports/report.hpp"
 #include "store/store.hpp"
 
@@ -48,7 +48,8 @@ TEST_CASE("transcript roots follow ccusage 20", "[ingest]") {
   fs::create_directories(dir.root / "home" / ".claude" / "projects");
   fs::create_directories(dir.root / "xdg" / "claude" / "projects");
   SECTION("CLAUDE_CONFIG_DIR entries, a config dir or the projects dir itself") {
-    MapEnv env({{"CLAUDE_CONFIG_DIR", (dir.root / "a").string() + ", " + (dir.root / "b" / "projects").string() + ",/nonexistent"}});
+    MapEnv env({{"CLAUDE_CONFIG_DIR",
+                 (dir.root / "a").string() + ", " + (dir.root / "b" / "projects").string() + ",/nonexistent"}});
     const auto roots = transcript_roots(env, dir.root / "home");
     REQUIRE(roots.size() == 2);
     CHECK(roots[0] == dir.root / "a" / "projects");
@@ -186,13 +187,15 @@ TEST_CASE("duplicates count once, as ccusage 20 counts them", "[ingest]") {
 
 TEST_CASE("records carry command, skill and stage", "[ingest]") {
   Fixture f;
-  const auto skill_call = nlohmann::json::parse(R"([{"type":"tool_use","id":"t1","name":"Skill","input":{"skill":"pdf"}}])");
+  const auto skill_call =
+      nlohmann::json::parse(R"([{"type":"tool_use","id":"t1","name":"Skill","input":{"skill":"pdf"}}])");
   f.dir.write("claude/projects/p/s1.jsonl",
               user_line("2026-03-01T10:00:00.000Z", "p1", "<command-name>/review</command-name>") +
                   assistant_line("2026-03-01T10:00:01.000Z", "m1", "r1", 1, 1, "claude-opus-4-6", false,
                                  nlohmann::json::object(), skill_call) +
                   assistant_line("2026-03-01T10:00:02.000Z", "m2", "r2", 1, 1) +
-                  R"({"type":"system","subtype":"stop_hook_summary","timestamp":"2026-03-01T10:00:03.000Z"})" "\n" +
+                  R"({"type":"system","subtype":"stop_hook_summary","timestamp":"2026-03-01T10:00:03.000Z"})"
+                  "\n" +
                   user_line("2026-03-01T10:01:00.000Z", "p2", "plain words") +
                   assistant_line("2026-03-01T10:01:01.000Z", "m3", "r3", 1, 1));
   f.ingest("design");

@@ -1,8 +1,8 @@
 // Unit tests of paths: XDG locations, the project directory, CLAUDE_CONFIG_DIR, private directories.
 #include "base/env.hpp"
 #include "base/error.hpp"
-#include "hook/support.hpp"
 #include "base/paths.hpp"
+#include "hook/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <sys/stat.h>

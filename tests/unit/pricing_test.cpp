@@ -1,6 +1,6 @@
 // Unit tests of the pricing module: the shipped table, model-id matching, overrides and the cost maths.
-#include "base/error.hpp"
 #include "accounting/pricing.hpp"
+#include "base/error.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -27,9 +27,9 @@ TEST_CASE("model ids match exactly after dropping a date suffix and [1m] tags", 
     const char* normalized;
   };
   const Case cases[] = {
-      {"claude-opus-4-5-20251101", "claude-opus-4-5"}, {"claude-opus-4-6[1m]", "claude-opus-4-6"},
+      {"claude-opus-4-5-20251101", "claude-opus-4-5"},     {"claude-opus-4-6[1m]", "claude-opus-4-6"},
       {"claude-sonnet-4-20250514[1m]", "claude-sonnet-4"}, {"claude-opus-5-5", "claude-opus-5-5"},
-      {"claude-3-5-haiku-20241022", "claude-3-5-haiku"}, {"claude-x-2025", "claude-x-2025"},
+      {"claude-3-5-haiku-20241022", "claude-3-5-haiku"},   {"claude-x-2025", "claude-x-2025"},
       {"claude-opus-4-1-20250805", "claude-opus-4-1"},
   };
   for (const auto& c : cases) {
@@ -52,19 +52,32 @@ TEST_CASE("every model of the protocol's price table is shipped with its prices"
     double input, output, write_5m, write_1h, read;
   };
   const Row rows[] = {
-      {"claude-opus-4-5-20251101", 5, 25, 6.25, 10, 0.5},  {"claude-opus-4-6", 5, 25, 6.25, 10, 0.5},
-      {"claude-opus-4-7", 5, 25, 6.25, 10, 0.5},           {"claude-opus-4-8", 5, 25, 6.25, 10, 0.5},
-      {"claude-opus-5", 5, 25, 6.25, 10, 0.5},             {"claude-opus-4-20250514", 15, 75, 18.75, 30, 1.5},
-      {"claude-opus-4-1-20250805", 15, 75, 18.75, 30, 1.5}, {"claude-opus-5-5", 4, 20, 5, 8, 0.2},
-      {"claude-sonnet-4-20250514", 3, 15, 3.75, 6, 0.3},   {"claude-sonnet-4-5-20250929", 3, 15, 3.75, 6, 0.3},
-      {"claude-sonnet-4-6", 3, 15, 3.75, 6, 0.3},          {"claude-3-7-sonnet-20250219", 3, 15, 3.75, 6, 0.3},
-      {"claude-3-5-sonnet-20241022", 3, 15, 3.75, 6, 0.3}, {"claude-sonnet-5", 2, 10, 2.5, 4, 0.2},
-      {"claude-sonnet-5-5", 2, 10, 2.5, 4, 0.1},           {"claude-haiku-4-5-20251001", 1, 5, 1.25, 2, 0.1},
-      {"claude-3-5-haiku-20241022", 0.8, 4, 1, 1.6, 0.08}, {"claude-3-haiku-20240307", 0.25, 1.25, 0.3, 0.5, 0.03},
-      {"claude-3-opus-20240229", 15, 75, 18.75, 30, 1.5},  {"claude-haiku-5-5", 0.1, 0.5, 0.125, 0.2, 0.01},
-      {"claude-fable-5", 10, 50, 12.5, 20, 1},             {"claude-mythos-5", 10, 50, 12.5, 20, 1},
-      {"claude-fable-5-1", 10, 50, 12.5, 20, 0.25},        {"claude-mythos-5-1", 10, 50, 12.5, 20, 0.25},
-      {"claude-fable-5-2", 8, 40, 10, 16, 0.2},            {"claude-mythos-5-2", 8, 40, 10, 16, 0.2},
+      {"claude-opus-4-5-20251101", 5, 25, 6.25, 10, 0.5},
+      {"claude-opus-4-6", 5, 25, 6.25, 10, 0.5},
+      {"claude-opus-4-7", 5, 25, 6.25, 10, 0.5},
+      {"claude-opus-4-8", 5, 25, 6.25, 10, 0.5},
+      {"claude-opus-5", 5, 25, 6.25, 10, 0.5},
+      {"claude-opus-4-20250514", 15, 75, 18.75, 30, 1.5},
+      {"claude-opus-4-1-20250805", 15, 75, 18.75, 30, 1.5},
+      {"claude-opus-5-5", 4, 20, 5, 8, 0.2},
+      {"claude-sonnet-4-20250514", 3, 15, 3.75, 6, 0.3},
+      {"claude-sonnet-4-5-20250929", 3, 15, 3.75, 6, 0.3},
+      {"claude-sonnet-4-6", 3, 15, 3.75, 6, 0.3},
+      {"claude-3-7-sonnet-20250219", 3, 15, 3.75, 6, 0.3},
+      {"claude-3-5-sonnet-20241022", 3, 15, 3.75, 6, 0.3},
+      {"claude-sonnet-5", 2, 10, 2.5, 4, 0.2},
+      {"claude-sonnet-5-5", 2, 10, 2.5, 4, 0.1},
+      {"claude-haiku-4-5-20251001", 1, 5, 1.25, 2, 0.1},
+      {"claude-3-5-haiku-20241022", 0.8, 4, 1, 1.6, 0.08},
+      {"claude-3-haiku-20240307", 0.25, 1.25, 0.3, 0.5, 0.03},
+      {"claude-3-opus-20240229", 15, 75, 18.75, 30, 1.5},
+      {"claude-haiku-5-5", 0.1, 0.5, 0.125, 0.2, 0.01},
+      {"claude-fable-5", 10, 50, 12.5, 20, 1},
+      {"claude-mythos-5", 10, 50, 12.5, 20, 1},
+      {"claude-fable-5-1", 10, 50, 12.5, 20, 0.25},
+      {"claude-mythos-5-1", 10, 50, 12.5, 20, 0.25},
+      {"claude-fable-5-2", 8, 40, 10, 16, 0.2},
+      {"claude-mythos-5-2", 8, 40, 10, 16, 0.2},
   };
   const PriceTable table = PriceTable::builtin();
   CHECK_FALSE(table.version().empty());
@@ -151,8 +164,10 @@ TEST_CASE("config pricing overrides per model", "[pricing]") {
     CHECK(table.cost("claude-sonnet-4-5", usage(100, 0)).usd == Approx(100 * 6 / 1e6));
     CHECK(table.apply_overrides(R"({"claude-opus-4-6": {"long_context": {"above_prompt_tokens": 50}}})").size() == 1);
     CHECK_FALSE(table.find("claude-opus-4-6")->long_context_above);
-    CHECK(table.apply_overrides(R"({"claude-opus-4-6": {"long_context": {"above_prompt_tokens": 50, "input": 10, )"
-                                R"("output": 40}}})").empty());
+    CHECK(table
+              .apply_overrides(R"({"claude-opus-4-6": {"long_context": {"above_prompt_tokens": 50, "input": 10, )"
+                               R"("output": 40}}})")
+              .empty());
     CHECK(table.cost("claude-opus-4-6", usage(100, 0)).usd == Approx(100 * 10 / 1e6));
   }
   SECTION("a new model gets derived cache prices") {

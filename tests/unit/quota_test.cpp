@@ -1,10 +1,10 @@
 // Quota maths, the endpoint and statusline parsers, the observation document, the URL allow-list,
 // Retry-After and backoff, and the credentials parser (which must never let the token out).
-#include "watchdog/credentials.hpp"
 #include "base/error.hpp"
-#include "watchdog/keychain.hpp"
 #include "quota/quota.hpp"
 #include "quota/quota_json.hpp"
+#include "watchdog/credentials.hpp"
+#include "watchdog/keychain.hpp"
 #include "watchdog/usage_fetch.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,7 +23,7 @@ TEST_CASE("quota levels against the thresholds", "[quota]") {
     double percent;
     QuotaLevel level;
   };
-  const Case cases[] = {{0, QuotaLevel::ok},      {79.9, QuotaLevel::ok},         {80, QuotaLevel::warn},
+  const Case cases[] = {{0, QuotaLevel::ok},       {79.9, QuotaLevel::ok},     {80, QuotaLevel::warn},
                         {89.99, QuotaLevel::warn}, {90, QuotaLevel::critical}, {100, QuotaLevel::critical}};
   for (const auto& c : cases) {
     INFO(c.percent);
@@ -55,12 +55,9 @@ TEST_CASE("duration texts", "[quota]") {
     const char* compact;
     const char* longer;
   };
-  const Case cases[] = {{0, "0s", "0 seconds"},
-                        {30000, "30s", "30 seconds"},
-                        {45 * 60000, "45m", "45m"},
-                        {2 * k_hour + 15 * 60000, "2h15m", "2h 15m"},
-                        {3 * k_hour, "3h", "3h"},
-                        {3 * 24 * k_hour + 12 * k_hour, "3d12h", "3d 12h"},
+  const Case cases[] = {{0, "0s", "0 seconds"},     {30000, "30s", "30 seconds"},
+                        {45 * 60000, "45m", "45m"}, {2 * k_hour + 15 * 60000, "2h15m", "2h 15m"},
+                        {3 * k_hour, "3h", "3h"},   {3 * 24 * k_hour + 12 * k_hour, "3d12h", "3d 12h"},
                         {-5000, "0s", "0 seconds"}};
   for (const auto& c : cases) {
     INFO(c.ms);
@@ -82,7 +79,8 @@ TEST_CASE("parsing the usage endpoint's answer", "[quota]") {
       "seven_day_opus": {"utilization": 0.0, "resets_at": null},
       "seven_day_sonnet": {"utilization": 5.0, "resets_at": "2026-11-28T09:00:00Z"},
       "extra_usage": {"is_enabled": true, "monthly_limit": 5000, "used_credits": 1234, "utilization": 24.68, "currency": "USD"},
-      "unknown_future_key": {"x": 1}})", k_now);
+      "unknown_future_key": {"x": 1}})",
+                                        k_now);
     REQUIRE(o.five_hour);
     CHECK(o.five_hour->utilization == 42.0);
     CHECK(o.five_hour->resets_at_text == "2026-11-24T08:00:00.123+00:00");
@@ -105,7 +103,8 @@ TEST_CASE("parsing the usage endpoint's answer", "[quota]") {
       {"kind": "five_hour", "group": "session", "percent": 91, "resets_at": "2026-11-24T08:00:00Z"},
       {"kind": "seven_day", "group": "weekly", "percent": 30, "resets_at": "2026-11-28T09:00:00Z"},
       {"kind": "seven_day", "group": "weekly", "percent": 29, "resets_at": "2026-11-28T09:00:00Z",
-       "scope": {"model": {"display_name": "Fable"}}}]})", k_now);
+       "scope": {"model": {"display_name": "Fable"}}}]})",
+                                        k_now);
     REQUIRE(o.five_hour);
     CHECK(o.five_hour->utilization == 91);
     REQUIRE(o.seven_day);
@@ -114,14 +113,16 @@ TEST_CASE("parsing the usage endpoint's answer", "[quota]") {
     CHECK(o.buckets[0].label == "Fable");
   }
   SECTION("null buckets") {
-    const auto o = parse_usage_response(R"({"five_hour": null, "seven_day": null, "seven_day_opus": null, "extra_usage": null})", k_now);
+    const auto o = parse_usage_response(
+        R"({"five_hour": null, "seven_day": null, "seven_day_opus": null, "extra_usage": null})", k_now);
     CHECK_FALSE(o.has_windows());
     CHECK(o.buckets.empty());
     CHECK_FALSE(o.extra_usage);
   }
   SECTION("out of range and invalid values") {
     const auto o = parse_usage_response(R"({"five_hour": {"utilization": 140, "resets_at": "tomorrow"},
-                                            "seven_day": {"utilization": -3, "resets_at": 12}})", k_now);
+                                            "seven_day": {"utilization": -3, "resets_at": 12}})",
+                                        k_now);
     CHECK(o.five_hour->utilization == 100);
     CHECK_FALSE(o.five_hour->resets_at_ms);
     CHECK(o.five_hour->resets_at_text == "tomorrow");
@@ -142,7 +143,8 @@ TEST_CASE("parsing the usage endpoint's answer", "[quota]") {
 
 TEST_CASE("parsing the statusline's rate_limits", "[quota]") {
   auto o = parse_statusline_rate_limits(
-      R"({"five_hour":{"used_percentage":42.5,"resets_at":1795494000},"seven_day":{"used_percentage":100,"resets_at":1795900000}})", k_now);
+      R"({"five_hour":{"used_percentage":42.5,"resets_at":1795494000},"seven_day":{"used_percentage":100,"resets_at":1795900000}})",
+      k_now);
   REQUIRE(o);
   CHECK(o->source == QuotaSource::statusline);
   CHECK(o->five_hour->utilization == 42.5);
@@ -162,7 +164,8 @@ TEST_CASE("the observation document round-trips (usage-cache.json)", "[quota]") 
       "five_hour": {"utilization": 45.0, "resets_at": "2026-11-24T08:00:00+00:00"},
       "seven_day": {"utilization": 62.0, "resets_at": "2026-11-28T09:00:00+00:00"},
       "seven_day_opus": {"utilization": 10.0, "resets_at": null},
-      "extra_usage": {"is_enabled": true, "monthly_limit": 5000, "used_credits": 1234}})", k_now);
+      "extra_usage": {"is_enabled": true, "monthly_limit": 5000, "used_credits": 1234}})",
+                                      k_now);
   const std::string text = observation_to_json(o);
   const auto doc = nlohmann::json::parse(text);
   CHECK(doc["fetched_at"] == k_now / 1000);
@@ -198,7 +201,8 @@ TEST_CASE("Retry-After and backoff", "[quota]") {
   CHECK(parse_retry_after_ms("0", k_now) == 0);
   CHECK_FALSE(parse_retry_after_ms("", k_now));
   CHECK_FALSE(parse_retry_after_ms("soon", k_now));
-  const EpochMs date_delay = *parse_retry_after_ms(format_iso_utc(k_now).substr(0, 0) + "Tue, 24 Nov 2026 00:00:00 GMT", k_now);
+  const EpochMs date_delay =
+      *parse_retry_after_ms(format_iso_utc(k_now).substr(0, 0) + "Tue, 24 Nov 2026 00:00:00 GMT", k_now);
   CHECK(date_delay >= 0);
   CHECK(backoff_ms(500, 1, 120) == 120000);
   CHECK(backoff_ms(500, 2, 120) == 240000);
@@ -210,7 +214,9 @@ TEST_CASE("the credentials parser never lets the token out", "[quota]") {
   const std::string token = "sk-ant-oat01-UNITTESTTOKEN";
   auto doc = [&](const std::string& oauth) { return R"({"claudeAiOauth": )" + oauth + "}"; };
   SECTION("valid") {
-    auto c = parse_credentials(doc(R"({"accessToken": ")" + token + R"(", "expiresAt": 1895490000000, "scopes": ["user:profile"]})"), "f", k_now);
+    auto c = parse_credentials(
+        doc(R"({"accessToken": ")" + token + R"(", "expiresAt": 1895490000000, "scopes": ["user:profile"]})"), "f",
+        k_now);
     CHECK(c.status == CredentialStatus::ok);
     CHECK(c.access_token() == token);
     CHECK(c.message.find(token) == std::string::npos);
@@ -218,7 +224,8 @@ TEST_CASE("the credentials parser never lets the token out", "[quota]") {
     CHECK(c.access_token().empty());
   }
   SECTION("expired") {
-    auto c = parse_credentials(doc(R"({"accessToken": ")" + token + R"(", "expiresAt": 1000, "scopes": ["user:profile"]})"), "f", k_now);
+    auto c = parse_credentials(
+        doc(R"({"accessToken": ")" + token + R"(", "expiresAt": 1000, "scopes": ["user:profile"]})"), "f", k_now);
     CHECK(c.status == CredentialStatus::expired);
     CHECK(c.access_token().empty());
     CHECK(c.message.find("expired") != std::string::npos);

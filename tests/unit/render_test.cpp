@@ -32,8 +32,9 @@ RenderOptions plain(int cells = 0) {
 } // namespace
 
 TEST_CASE("the full statusline line", "[render]") {
-  CHECK(render_statusline(full_view(), known_segments(), plain()) ==
-        "Opus 4.8 (1M context) | ctx 43% | $1.23 session · $8.40 today | 5h 45% (2h15m) · 7d 62% (3d12h) | burn $4.1/h");
+  CHECK(
+      render_statusline(full_view(), known_segments(), plain()) ==
+      "Opus 4.8 (1M context) | ctx 43% | $1.23 session · $8.40 today | 5h 45% (2h15m) · 7d 62% (3d12h) | burn $4.1/h");
   SECTION("segments in the configured order, unknown names skipped") {
     CHECK(render_statusline(full_view(), {"quota", "bogus", "model"}, plain()) ==
           "5h 45% (2h15m) · 7d 62% (3d12h) | Opus 4.8 (1M context)");
@@ -124,7 +125,8 @@ TEST_CASE("fitting drops the least important segments first", "[render]") {
     const char* line;
   };
   const Case cases[] = {
-      {200, "Opus 4.8 (1M context) | ctx 43% | $1.23 session · $8.40 today | 5h 45% (2h15m) · 7d 62% (3d12h) | burn $4.1/h"},
+      {200,
+       "Opus 4.8 (1M context) | ctx 43% | $1.23 session · $8.40 today | 5h 45% (2h15m) · 7d 62% (3d12h) | burn $4.1/h"},
       {90, "Opus 4.8 | ctx 43% | $1.23 | 5h 45% (2h15m) · 7d 62% (3d12h) | burn $4.1/h"},
       {60, "Opus 4.8 | ctx 43% | $1.23 | 5h 45% · 7d 62% | burn $4.1/h"},
       {50, "Opus 4.8 | ctx 43% | $1.23 | 5h 45% · 7d 62%"},

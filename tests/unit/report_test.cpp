@@ -1,7 +1,7 @@
 // Report tests over a real store: ccusage's daily/session/blocks meanings and field names, attributions.
+#include "accounting/ingest.hpp"
 #include "accounting_support.hpp"
 #include "base/error.hpp"
-#include "accounting/ingest.hpp"
 #include "reports/report.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -23,7 +23,8 @@ struct Fixture {
     dir.write("claude/projects/p/s1.jsonl",
               assistant_line("2026-03-01T09:17:00.000Z", "m0", "r0", 1000, 200) +
                   assistant_line("2026-03-01T12:00:00.000Z", "m1", "r1", 100, 5) +
-                  assistant_line("2026-03-01T15:30:00.000Z", "m2", "r2", 100, 5, "claude-opus-4-6", false, {{"speed", "fast"}}) +
+                  assistant_line("2026-03-01T15:30:00.000Z", "m2", "r2", 100, 5, "claude-opus-4-6", false,
+                                 {{"speed", "fast"}}) +
                   assistant_line("2026-03-02T02:00:00.000Z", "m3", "r3", 100, 5, "claude-sonnet-4-6"));
     dir.write("claude/projects/p/s1/subagents/agent-a1.meta.json", R"({"agentType":"Explore"})");
     dir.write("claude/projects/p/s1/subagents/agent-a1.jsonl",
@@ -64,7 +65,7 @@ TEST_CASE("blocks: 5-hour windows from the floored hour, gaps, an active block's
   CHECK(json["blocks"][0]["endTime"] == "2026-03-01T14:00:00.000Z");
   CHECK(json["blocks"][0]["entries"] == 3);
   CHECK(json["blocks"][1]["startTime"] == "2026-03-01T15:00:00.000Z"); // more than 5 h after the block start
-  CHECK(json["blocks"][2]["isGap"] == true);                          // more than 5 h without activity
+  CHECK(json["blocks"][2]["isGap"] == true);                           // more than 5 h without activity
   CHECK(json["blocks"][2]["startTime"] == "2026-03-01T20:30:00.000Z");
   CHECK(json["blocks"][3]["startTime"] == "2026-03-02T02:00:00.000Z");
   CHECK(json["blocks"][3]["isActive"] == false);
@@ -167,10 +168,10 @@ TEST_CASE("a first ingest's sums, kept as records are added, equal the records' 
   // copy with more tokens); m2's sidechain replay counts once; m3 stands alone in a quarter hour of its own.
   dir.write("claude/projects/p/s1.jsonl", assistant_line("2026-03-01T09:01:00.000Z", "m1", "r1", 10, 5) +
                                               assistant_line("2026-03-01T09:02:00.000Z", "m2", "r2", 20, 20));
-  dir.write("claude/projects/p/s2.jsonl", assistant_line("2026-03-01T09:01:00.000Z", "m1", "r1", 10, 500) +
-                                              assistant_line("2026-03-01T09:02:00.000Z", "m2", "r2b", 20, 20,
-                                                             "claude-opus-4-6", true) +
-                                              assistant_line("2026-03-01T11:00:00.000Z", "m3", "r3", 7, 7));
+  dir.write("claude/projects/p/s2.jsonl",
+            assistant_line("2026-03-01T09:01:00.000Z", "m1", "r1", 10, 500) +
+                assistant_line("2026-03-01T09:02:00.000Z", "m2", "r2b", 20, 20, "claude-opus-4-6", true) +
+                assistant_line("2026-03-01T11:00:00.000Z", "m3", "r3", 7, 7));
   ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
   auto reports = [&] {
     std::vector<nlohmann::json> out;
@@ -218,15 +219,15 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
   {
     json legacy = json::parse(assistant_line("2026-03-01T18:30:00.000Z", "m9", "r9", 50, 5));
     legacy["costUSD"] = 0.5;
-    dir.write("claude/projects/q/s2.jsonl", legacy.dump() + "\n" +
-                                                assistant_line("2026-03-08T10:00:00.000Z", "m10", "r10", 5, 5));
+    dir.write("claude/projects/q/s2.jsonl",
+              legacy.dump() + "\n" + assistant_line("2026-03-08T10:00:00.000Z", "m10", "r10", 5, 5));
   }
   ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
 
   auto reports = [&](const std::string& zone) {
     std::vector<json> out;
-    for (auto kind : {ReportKind::daily, ReportKind::weekly, ReportKind::monthly, ReportKind::session,
-                      ReportKind::blocks}) {
+    for (auto kind :
+         {ReportKind::daily, ReportKind::weekly, ReportKind::monthly, ReportKind::session, ReportKind::blocks}) {
       ReportOptions options;
       options.kind = kind;
       options.timezone = zone;
@@ -262,8 +263,9 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
 
   SECTION("prices that move a long-context tier re-sum every quarter hour, per session and per model") {
     const double before = first[0]["totals"]["totalCost"].get<double>();
-    REQUIRE(prices.apply_overrides(R"({"claude-sonnet-4-5": {"input": 3, "output": 15, "long_context": )"
-                                   R"({"above_prompt_tokens": 50, "input": 6, "output": 22.5}}})")
+    REQUIRE(prices
+                .apply_overrides(R"({"claude-sonnet-4-5": {"input": 3, "output": 15, "long_context": )"
+                                 R"({"above_prompt_tokens": 50, "input": 6, "output": 22.5}}})")
                 .empty());
     ingest_files(store, prices, transcript_files({dir.root / "claude"}), {}); // nothing new: the sums alone
     ::setenv("TZ", "UTC", 1);
@@ -279,8 +281,8 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
                   assistant_line("2026-03-01T09:11:00.000Z", "m13", "r13", 3, 3, "claude-haiku-4-5-20251001") +
                   assistant_line("2026-03-03T12:00:00.000Z", "m14", "r14", 21, 21),
               true);
-    dir.write("claude/projects/q/s3.jsonl", assistant_line("2026-03-01T09:12:00.000Z", "m15", "r15", 100, 5,
-                                                           "claude-sonnet-4-5"));
+    dir.write("claude/projects/q/s3.jsonl",
+              assistant_line("2026-03-01T09:12:00.000Z", "m15", "r15", 100, 5, "claude-sonnet-4-5"));
     ingest_files(store, prices, transcript_files({dir.root / "claude"}), {});
     SQLite::Database raw(db_path.string(), SQLite::OPEN_READONLY);
     // The quarter hour from 2026-03-01T09:00Z: slot 1969284.
@@ -290,7 +292,8 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
     ::setenv("TZ", "UTC", 1);
     const auto after = compare_with_records("after records were appended");
     CHECK(after[0]["daily"].size() == 4);
-    CHECK(after[0]["totals"]["inputTokens"].get<std::int64_t>() == first[0]["totals"]["inputTokens"].get<std::int64_t>() + 224);
+    CHECK(after[0]["totals"]["inputTokens"].get<std::int64_t>() ==
+          first[0]["totals"]["inputTokens"].get<std::int64_t>() + 224);
   }
 
   SECTION("a better copy of a response replaces the summed one; a truncated file drops its records without an id") {

@@ -173,7 +173,8 @@ TEST_CASE("uninstall after install gives back the original as JSON") {
     const auto installed = install(original);
     const auto removed = uninstall_wiring(installed.text, original);
     CHECK(removed.changed);
-    const Json expected = original.find_first_not_of(" \n") == std::string::npos ? Json::object() : Json::parse(original);
+    const Json expected =
+        original.find_first_not_of(" \n") == std::string::npos ? Json::object() : Json::parse(original);
     CHECK(Json::parse(removed.text) == expected);
     // A second uninstall has nothing left to do.
     const auto again = uninstall_wiring(removed.text, original);

@@ -22,7 +22,7 @@ TEST_CASE("parse_slash_command takes the command a prompt starts with", "[slash_
       {"/review\r\n", "/review"},
       // Not commands:
       {"review /foo", ""},
-      {"/usr/bin/env python", ""},  // a path
+      {"/usr/bin/env python", ""}, // a path
       {"/tmp/file.txt is broken", ""},
       {"/", ""},
       {"/ review", ""},

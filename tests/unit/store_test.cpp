@@ -1,14 +1,14 @@
 // Unit tests of store: creation modes, migrations, idempotent events and each OnConflict policy, upserts,
 // queries, and how hooks and tw close the database.
+#include "accounting/store_usage.hpp"
 #include "base/error.hpp"
 #include "hook/support.hpp"
 #include "store/store.hpp"
-#include "accounting/store_usage.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <thread>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace tw;
 using test::DbReader;
@@ -66,7 +66,8 @@ TEST_CASE("open creates a 0700 directory, a 0600 WAL database and the current sc
   CHECK(reader.count("SELECT version FROM schema_migrations WHERE module = 'core'") >= 1);
   for (const char* table : {"sessions", "events", "agents", "statusline"}) {
     INFO(table);
-    CHECK(reader.count(std::string("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='") + table + "'") == 1);
+    CHECK(reader.count(std::string("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='") + table + "'") ==
+          1);
   }
 }
 
@@ -114,7 +115,7 @@ TEST_CASE("a store three usage steps behind is upgraded in place, its records ke
     raw.exec("DROP INDEX usage_records_ts; CREATE INDEX usage_records_ts ON usage_records(ts_ms)");
     raw.exec("DROP INDEX usage_rollup_slot; CREATE INDEX usage_rollup_slot ON usage_rollup(slot)");
     raw.exec("DROP TABLE usage_rollup_model");
-    raw.exec("DROP TABLE stage_history"); // step 6
+    raw.exec("DROP TABLE stage_history");                                                                    // step 6
     raw.exec("ALTER TABLE usage_files DROP COLUMN mtime_ns; ALTER TABLE usage_files DROP COLUMN tail_hash"); // 7
     raw.exec("INSERT OR REPLACE INTO usage_settings (key, value) VALUES ('stage', 'legacy')");
     raw.exec("INSERT INTO usage_rollup VALUES (7, 0, 'p', 's', 's', 'p', 'claude-sonnet-4-5', 0, '', 0, 0, 1, 6300000, "
@@ -130,7 +131,8 @@ TEST_CASE("a store three usage steps behind is upgraded in place, its records ke
   CHECK(raw.execAndGet("SELECT COUNT(*) FROM pragma_table_info('usage_files') WHERE name IN ('mtime_ns', 'tail_hash')")
             .getInt() == 2);
   // The one stage of the whole store becomes the fallback of every project's stage history.
-  CHECK(raw.execAndGet("SELECT project || ':' || from_ms || ':' || stage FROM stage_history").getString() == "*:0:legacy");
+  CHECK(raw.execAndGet("SELECT project || ':' || from_ms || ':' || stage FROM stage_history").getString() ==
+        "*:0:legacy");
   CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_records_ts')").getString() ==
         "ts_ms,cost_usd");
   CHECK(raw.execAndGet("SELECT group_concat(name) FROM pragma_index_info('usage_rollup_slot')").getString() ==
@@ -141,7 +143,8 @@ TEST_CASE("a store three usage steps behind is upgraded in place, its records ke
   CHECK(raw.execAndGet("SELECT group_concat(slot) FROM usage_rollup_dirty").getString() == "7");
   // Today's spend is summed from the index alone.
   std::string plan;
-  SQLite::Statement explain(raw, "EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM usage_records WHERE ts_ms >= 0 AND ts_ms < 5");
+  SQLite::Statement explain(
+      raw, "EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM usage_records WHERE ts_ms >= 0 AND ts_ms < 5");
   while (explain.executeStep()) plan += explain.getColumn(3).getString();
   CHECK(plan.find("COVERING INDEX usage_records_ts") != std::string::npos);
 }

@@ -1,6 +1,6 @@
 // Unit tests of transcript line classification and usage-line parsing (ccusage 20's validation rules).
-#include "accounting_support.hpp"
 #include "accounting/transcript.hpp"
+#include "accounting_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -87,7 +87,8 @@ TEST_CASE("a usage line is parsed into one record", "[transcript]") {
     CHECK(r->usage.cache_write_1h == 0);
   }
   SECTION("fast mode, legacy costUSD, sidechain, <synthetic>, a Skill call") {
-    auto fast = parse(assistant_line("2026-01-01T00:00:00Z", "m", "r", 1, 2, "claude-opus-4-6", true, {{"speed", "fast"}}), reason);
+    auto fast = parse(
+        assistant_line("2026-01-01T00:00:00Z", "m", "r", 1, 2, "claude-opus-4-6", true, {{"speed", "fast"}}), reason);
     REQUIRE(fast);
     CHECK(fast->usage.fast);
     CHECK(fast->sidechain);
@@ -100,9 +101,11 @@ TEST_CASE("a usage line is parsed into one record", "[transcript]") {
     REQUIRE(synthetic);
     CHECK(synthetic->model == "<synthetic>");
     CHECK_FALSE(synthetic->has_request_id);
-    auto skill = parse(assistant_line("2026-01-01T00:00:00Z", "m", "r", 1, 2, "claude-opus-4-6", false, nlohmann::json::object(),
-                                      nlohmann::json::parse(R"([{"type":"tool_use","id":"t","name":"Skill","input":{"skill":"pdf"}}])")),
-                       reason);
+    auto skill =
+        parse(assistant_line(
+                  "2026-01-01T00:00:00Z", "m", "r", 1, 2, "claude-opus-4-6", false, nlohmann::json::object(),
+                  nlohmann::json::parse(R"([{"type":"tool_use","id":"t","name":"Skill","input":{"skill":"pdf"}}])")),
+              reason);
     REQUIRE(skill);
     CHECK(skill->skill_called == "pdf");
   }
@@ -129,7 +132,13 @@ TEST_CASE("a usage line is parsed into one record", "[transcript]") {
         {"model null", with("/message/model", nullptr), SkipReason::null_field},
         {"no timestamp", without("timestamp"), SkipReason::missing_field},
         {"bad timestamp", with("/timestamp", "yesterday"), SkipReason::bad_timestamp},
-        {"no input_tokens", [&] { auto c = base; c["message"]["usage"].erase("input_tokens"); return c.dump(); }(), SkipReason::missing_field},
+        {"no input_tokens",
+         [&] {
+           auto c = base;
+           c["message"]["usage"].erase("input_tokens");
+           return c.dump();
+         }(),
+         SkipReason::missing_field},
         {"tokens as text", with("/message/usage/input_tokens", "10"), SkipReason::bad_value},
         {"negative tokens", with("/message/usage/output_tokens", -5), SkipReason::bad_value},
         {"version not semver", with("/version", "beta"), SkipReason::bad_value},
@@ -146,7 +155,8 @@ TEST_CASE("a usage line is parsed into one record", "[transcript]") {
 }
 
 TEST_CASE("slash commands are read from prompt text", "[transcript]") {
-  CHECK(slash_command_of_text("<command-message>review</command-message>\n<command-name>/review</command-name>") == "/review");
+  CHECK(slash_command_of_text("<command-message>review</command-message>\n<command-name>/review</command-name>") ==
+        "/review");
   CHECK(slash_command_of_text("<command-name>review</command-name>") == "/review");
   CHECK(slash_command_of_text("  /test all of it") == "/test");
   CHECK(slash_command_of_text("fix the bug") == "");
