@@ -4,7 +4,9 @@
 # same payload: per run and per case, floor then hook. Prints the median wall time of each and the ratio.
 # Targets: tw-stop on PreToolUse <= 1.5x the floor (also with a 5 MB Write payload); recording hooks, with
 # their SQLite write into a warm database, <= 2x.
-# usage: bench/run.sh [RUNS (default 300)]   env: TW_BENCH_BUILD_DIR (default build/bench), TW_JOBS
+# usage: bench/run.sh [RUNS (default 300)]   env: TW_BENCH_BUILD_DIR (default build/bench), TW_JOBS,
+#   TW_BENCH_BASELINE: a bin/ folder of another build (e.g. the previous commit's); each case then also runs that
+#   build's hook, in the same interleaved loop, as "<case>@baseline" (a before/after comparison on one run)
 set -euo pipefail
 runs="${1:-300}"
 warmup=20
@@ -56,6 +58,14 @@ cases=(
   "tw-stop:SessionEnd" "$bin/tw-stop" "$p/stop_session_end"
   "tw-statusline" "$bin/tw-statusline" "$p/statusline"
 )
+if [ -n "${TW_BENCH_BASELINE:-}" ]; then
+  base="$(cd "$TW_BENCH_BASELINE" && pwd)"
+  python3 bench/payloads.py "$root/tests/fixtures" "$p-baseline" $((runs + warmup)) baseline-
+  n=${#cases[@]}
+  for ((i = 0; i < n; i += 3)); do
+    cases+=("${cases[i]}@baseline" "$base/$(basename "${cases[i + 1]}")" "${cases[i + 2]/$p/$p-baseline}")
+  done
+fi
 echo "bench: $runs runs (+$warmup warm-up) of each case, floor and hook interleaved"
 "$build/bench-driver" "$runs" "$warmup" "$bin/tw-floor" "${cases[@]}" > "$work/medians.txt"
 errors="$work/state/tokenwarden/errors.jsonl"
@@ -70,10 +80,21 @@ failed = 0
 for name, floor, hook, failures in rows:
     floor, hook = float(floor), float(hook)
     target = 1.5 if name.startswith("tw-stop:PreToolUse") else 2.0
+    if name.endswith("@baseline"): target = float("inf")  # the comparison, not a target
     ratio = hook / floor
     ok = ratio <= target and failures == "0"
     failed += not ok
     note = "ok" if ok else "MISSED" + ("" if failures == "0" else " (%s runs failed)" % failures)
     print("| %s | %.3f | %.3f | %.2fx | %.1fx | %s |" % (name, floor, hook, ratio, target, note))
+base = {name[:-len("@baseline")]: float(hook) for name, floor, hook, failures in rows if name.endswith("@baseline")}
+if base:
+    print()
+    print("| case | this build (ms) | baseline (ms) | this / baseline |")
+    print("|---|---:|---:|---:|")
+    for name, floor, hook, failures in rows:
+        if name in base:
+            print("| %s | %.3f | %.3f | %.2f |" % (name, float(hook), base[name], float(hook) / base[name]))
+floors = sorted(float(floor) for name, floor, hook, failures in rows)
+print("\nfloor medians across cases: %.3f-%.3f ms" % (floors[0], floors[-1]))
 sys.exit(1 if failed else 0)
 PY
