@@ -84,7 +84,7 @@ fi
 
 # --- 1. build dependencies ------------------------------------------------------------------------------------
 packages=(cmake g++ make pkg-config nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev catch2 libcurl4-openssl-dev
-          libcli11-dev libsimdjson-dev tzdata)
+          libcli11-dev libsimdjson-dev libutf8proc-dev tzdata)
 if [ "${TW_SKIP_DEPS:-0}" = 1 ]; then
   say "build dependencies: not checked (TW_SKIP_DEPS=1)"
 elif ! command -v dpkg-query >/dev/null 2>&1; then

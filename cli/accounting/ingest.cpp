@@ -44,13 +44,7 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-std::string read_small_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return {};
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+std::string read_small_file(const fs::path& path) { return read_file(path).value_or(""); }
 
 // Reads exactly what is asked, or less at end of file.
 std::int64_t read_at(int fd, char* buffer, std::size_t size, std::int64_t offset) {
@@ -621,8 +615,8 @@ IngestSummary run_ingest(UsageStore& store, const PriceTable& prices, const File
           }
         }
         store.save_file_state(file.state);
-        // Hooks wait on the write lock (3 s at most): a long backfill commits every ~200 ms, between files, so
-        // each file's records and its offset always land together.
+        // Hooks wait on the write lock (8 s at most, 3 s at SessionEnd: hook_db_wait_ms): a long backfill commits
+        // every ~200 ms, between files, so each file's records and its offset always land together.
         if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200)) {
           store.commit();
           store.begin();

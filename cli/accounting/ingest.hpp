@@ -60,8 +60,9 @@ struct IngestSummary {
   std::array<std::int64_t, k_skip_reason_count> skipped{}; // by SkipReason
 };
 
-// Reads the files' new complete lines into the store, in one transaction. Safe to run concurrently: callers
-// hold ingest_lock(); the transaction makes a crashed run leave nothing half-done.
+// Reads the files' new complete lines into the store, committing every ~200 ms between files (so hooks waiting
+// for the write lock wait that long at most), each file's records with its offset. Safe to run concurrently:
+// callers hold ingest_lock(); a crashed run leaves no file half-done.
 IngestSummary ingest_files(UsageStore& store, const PriceTable& prices, const std::vector<std::filesystem::path>& files,
                            const IngestOptions& options);
 

@@ -2,6 +2,8 @@
 // Validation follows ccusage 20's Claude loader so both count the same lines (docs/accounting.md).
 #include "accounting/transcript.hpp"
 
+#include "protocol/slash_command.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -190,25 +192,6 @@ LineKind classify_line(std::string_view line, std::string_view& prompt_id) {
   return LineKind::other;
 }
 
-std::string slash_command_of_text(std::string_view text) {
-  if (const auto at = text.find("<command-name>"); at != std::string_view::npos) {
-    const std::size_t start = at + 14;
-    const auto end = text.find("</command-name>", start);
-    if (end != std::string_view::npos) {
-      std::string name(text.substr(start, end - start));
-      if (!name.empty() && name[0] != '/') name.insert(name.begin(), '/');
-      return name;
-    }
-  }
-  std::size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r')) ++i;
-  if (i >= text.size() || text[i] != '/') return {};
-  std::size_t end = i + 1;
-  while (end < text.size() && text[end] != ' ' && text[end] != '\n' && text[end] != '\t') ++end;
-  if (end == i + 1) return {};
-  return std::string(text.substr(i, end - i));
-}
-
 struct UsageLineParser::Impl {
   simdjson::dom::parser parser;
 };
@@ -332,13 +315,13 @@ std::string UsageLineParser::slash_command(std::string_view line) {
   if (m_impl->parser.parse(line.data(), line.size(), false).get(doc)) return {};
   if (doc["message"].get(message)) return {};
   std::string_view text;
-  if (!message["content"].get_string().get(text)) return slash_command_of_text(text);
+  if (!message["content"].get_string().get(text)) return tw::slash_command(text);
   simdjson::dom::array blocks;
   if (message["content"].get_array().get(blocks)) return {};
   for (element block : blocks) {
     std::string_view type;
     if (block["type"].get_string().get(type) || type != "text") continue;
-    if (!block["text"].get_string().get(text)) return slash_command_of_text(text);
+    if (!block["text"].get_string().get(text)) return tw::slash_command(text);
   }
   return {};
 }

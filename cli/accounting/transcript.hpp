@@ -62,7 +62,8 @@ public:
   // Returns the record, or sets reason and returns nothing when the line is skipped.
   std::optional<UsageLine> parse(std::string_view line, SkipReason& reason);
 
-  // Parses a user line and returns the slash command of its prompt ("/review"), or empty. Same padding rule.
+  // Parses a user line and returns the slash command of its prompt ("/review"), or empty: protocol/slash_command,
+  // the hooks' parser. Same padding rule.
   std::string slash_command(std::string_view line);
 
   static constexpr std::size_t k_padding = 64;
@@ -71,8 +72,5 @@ private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
-
-// The slash command a prompt text names: "<command-name>/review</command-name>..." or "/review foo" -> "/review".
-std::string slash_command_of_text(std::string_view text);
 
 } // namespace tw

@@ -115,11 +115,8 @@ void clear_fresh_mark(const fs::path& db_path) { ::unlink(fresh_mark_path_for(db
 
 bool watchdog_vouches_for(const fs::path& db_path, const std::vector<fs::path>& roots) {
   try {
-    std::ifstream in(fresh_mark_path_for(db_path));
-    if (!in) return false;
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str() == roots_text(roots) && running_daemon_pid(db_path).has_value();
+    const std::optional<std::string> text = read_file(fresh_mark_path_for(db_path));
+    return text && *text == roots_text(roots) && running_daemon_pid(db_path).has_value();
   } catch (...) {
     return false;
   }

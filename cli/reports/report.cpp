@@ -2,6 +2,7 @@
 #include "reports/report.hpp"
 
 #include "base/error.hpp"
+#include "base/utf8.hpp"
 #include "base/zones.hpp"
 
 #include <algorithm>
@@ -27,27 +28,7 @@ constexpr EpochMs k_block_ms = 5 * k_hour_ms;
 
 // --- calendar -------------------------------------------------------------------------------------------
 
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<int>(year + (m <= 2));
-}
+// days_from_civil and civil_from_days: base/clock.hpp.
 
 std::string format_day(std::int64_t days) {
   int y;
@@ -59,18 +40,15 @@ std::string format_day(std::int64_t days) {
 }
 
 // Local dates of instants in one time zone. "UTC" is plain arithmetic; other zones go through the C library
-// with TZ set for this process (tw runs one report per process).
+// with the zone set for this process (use_timezone; tw runs one report per process).
 class Calendar {
 public:
   explicit Calendar(const std::string& zone) {
-    if (zone == "UTC" || zone == "utc" || zone == "Etc/UTC" || zone == "Z") {
+    if (is_utc_zone(zone)) {
       m_utc = true;
       return;
     }
-    if (zone != "local" && !zone.empty()) {
-      ::setenv("TZ", zone.c_str(), 1);
-    }
-    ::tzset();
+    use_timezone(zone);
   }
 
   // Days since the epoch of the local date, and the local hour.
@@ -1000,12 +978,6 @@ std::string csv_cell(const std::string& cell) {
   return out + "\"";
 }
 
-std::size_t display_width(const std::string& text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 } // namespace
 
 std::optional<ReportKind> parse_report_kind(std::string_view name) {
@@ -1075,17 +1047,17 @@ nlohmann::json Report::document() const {
 
 std::string render_text(const Report& report) {
   std::vector<std::size_t> widths(report.columns.size(), 0);
-  for (std::size_t i = 0; i < report.columns.size(); ++i) widths[i] = display_width(report.columns[i]);
+  for (std::size_t i = 0; i < report.columns.size(); ++i) widths[i] = display_cells(report.columns[i]);
   for (const auto& row : report.rows) {
     for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
-      widths[i] = std::max(widths[i], display_width(row[i]));
+      widths[i] = std::max(widths[i], display_cells(row[i]));
   }
   std::ostringstream out;
   auto line = [&](const std::vector<std::string>& cells) {
     std::string text;
     for (std::size_t i = 0; i < widths.size(); ++i) {
       const std::string cell = i < cells.size() ? cells[i] : "";
-      const std::size_t pad = widths[i] - display_width(cell);
+      const std::size_t pad = widths[i] - display_cells(cell);
       const bool numeric = !cell.empty() && (std::isdigit(static_cast<unsigned char>(cell[0])) || cell[0] == '$');
       if (i) text += "  ";
       text += numeric && i > 0 ? std::string(pad, ' ') + cell : cell + std::string(pad, ' ');

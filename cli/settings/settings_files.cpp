@@ -46,11 +46,9 @@ fs::path settings_path(SettingsScope scope, const fs::path& repo, const Paths& p
 std::optional<std::string> read_text_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "cannot read " + path.string() + ": " + std::strerror(errno));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  auto text = read_file(path);
+  if (!text) throw Error(ErrorKind::io, "cannot read " + path.string() + ": " + std::strerror(errno));
+  return text;
 }
 
 fs::path write_target(const fs::path& path) {
@@ -97,37 +95,11 @@ void write_file_atomically(const fs::path& path, std::string_view text, unsigned
     ::umask(mask);
     mode = static_cast<mode_t>(new_file_mode) & ~mask;
   }
-  std::string temp_name = (dir / ("." + target.filename().string() + ".tw-XXXXXX")).string();
-  const int fd = ::mkstemp(temp_name.data());
-  if (fd < 0)
-    throw Error(ErrorKind::io, "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const int saved = errno;
-    ::close(fd);
-    ::unlink(temp_name.c_str());
-    throw Error(ErrorKind::io, what + " " + target.string() + ": " + std::strerror(saved));
-  };
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write");
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0) fail("cannot set the mode of");
-  if (info.st_uid != 0 || info.st_gid != 0) (void)::fchown(fd, info.st_uid, info.st_gid); // keep the owner when allowed
-  if (::fsync(fd) != 0) fail("cannot sync");
-  if (::close(fd) != 0) {
-    ::unlink(temp_name.c_str());
-    throw Error(ErrorKind::io, "cannot write " + target.string() + ": " + std::strerror(errno));
-  }
-  if (::rename(temp_name.c_str(), target.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(temp_name.c_str());
-    throw Error(ErrorKind::io, "cannot replace " + target.string() + ": " + std::strerror(saved));
-  }
+  ReplaceOptions options;
+  options.mode = mode;
+  if (info.st_uid != 0 || info.st_gid != 0) options.owner = {info.st_uid, info.st_gid};
+  options.sync = true;
+  replace_file(target, text, options);
 }
 
 fs::path self_bin_dir() {

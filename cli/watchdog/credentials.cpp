@@ -151,17 +151,15 @@ Credentials load_credentials(const Env& env, const Paths& paths, const std::stri
     }
     return credentials;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> read = read_file(file);
+  if (!read) {
     Credentials credentials;
     credentials.status = CredentialStatus::unreadable;
     credentials.where = file.string();
     credentials.message = file.string() + " cannot be read";
     return credentials;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string document = buffer.str();
+  std::string document = std::move(*read);
   Credentials credentials = parse_credentials(document, file.string(), now);
   wipe_string(document);
   return credentials;

@@ -122,15 +122,10 @@ int run_daemon(const DaemonContext& context) {
     return 0; // another watchdog runs
   }
   const fs::path pid_path = daemon_pid_path_for(context.db_path);
-  {
-    const std::string pid_text = std::to_string(::getpid()) + "\n";
-    const std::string temp = pid_path.string() + ".tmp";
-    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      [[maybe_unused]] const ssize_t written = ::write(fd, pid_text.data(), pid_text.size());
-      ::close(fd);
-      std::rename(temp.c_str(), pid_path.c_str());
-    }
+  try {
+    replace_private_file(pid_path, std::to_string(::getpid()) + "\n");
+  } catch (const Error&) {
+    // Best effort: liveness is the watchdog's lock, the pid file only names it.
   }
   std::signal(SIGTERM, request_stop);
   std::signal(SIGINT, request_stop);

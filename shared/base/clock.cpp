@@ -12,6 +12,19 @@ EpochMs SystemClock::now_ms() const {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  using namespace std::chrono;
+  return sys_days{year{static_cast<int>(y)} / month{m} / day{d}}.time_since_epoch().count();
+}
+
+void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
+  using namespace std::chrono;
+  const year_month_day date{sys_days{days{z}}};
+  y = static_cast<int>(date.year());
+  m = static_cast<unsigned>(date.month());
+  d = static_cast<unsigned>(date.day());
+}
+
 std::string format_iso_utc(EpochMs ms) {
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   int millis = static_cast<int>(ms % 1000);
@@ -28,16 +41,6 @@ std::string format_iso_utc(EpochMs ms) {
 }
 
 namespace {
-
-// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 bool read_digits(std::string_view s, std::size_t& pos, int count, int& value) {
   value = 0;

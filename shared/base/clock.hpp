@@ -35,6 +35,11 @@ private:
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-24T03:15:59.169Z".
 std::string format_iso_utc(EpochMs ms);
 
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (std::chrono's calendar; a day past the month's
+// end counts on into the next month).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
+void civil_from_days(std::int64_t days, int& y, unsigned& m, unsigned& d);
+
 // Parses ISO-8601 timestamps as Claude Code writes them ("...Z" or "+00:00", optional fraction).
 // Returns false when the text is not such a timestamp.
 bool parse_iso_utc(std::string_view text, EpochMs& out);

@@ -54,28 +54,68 @@ void ensure_private_dir(const fs::path& dir) {
   }
 }
 
-void replace_private_file(const fs::path& path, const std::string& text) {
-  const std::string temp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw Error(ErrorKind::io, "cannot write " + temp + ": " + std::strerror(errno));
+std::optional<std::string> read_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string text;
+  // Read into the final string: no second copy (credentials are wiped from this one by their reader).
+  text.resize(S_ISREG(info.st_mode) && info.st_size > 0 ? static_cast<std::size_t>(info.st_size) : 4096);
+  std::size_t size = 0;
+  for (;;) {
+    if (size == text.size()) text.resize(text.size() * 2);
+    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  text.resize(size);
+  return text;
+}
+
+void replace_file(const fs::path& path, std::string_view text, const ReplaceOptions& options) {
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::string temp = (dir / ("." + path.filename().string() + ".tw-XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data()); // 0600, O_EXCL
+  if (fd < 0)
+    throw Error(ErrorKind::io, "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw Error(ErrorKind::io, what + " " + path.string() + ": " + std::strerror(saved));
+  };
   std::size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int saved = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      throw Error(ErrorKind::io, "cannot write " + temp + ": " + std::strerror(saved));
-    }
+    if (n <= 0) fail("cannot write");
     written += static_cast<std::size_t>(n);
   }
-  ::close(fd);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+  if (options.mode != 0600 && ::fchmod(fd, options.mode) != 0) fail("cannot set the mode of");
+  if (options.owner) (void)::fchown(fd, options.owner->first, options.owner->second); // kept when allowed
+  if (options.sync && ::fsync(fd) != 0) fail("cannot sync");
+  if (::close(fd) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    throw Error(ErrorKind::io, "cannot write " + path.string() + ": " + std::strerror(saved));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
     throw Error(ErrorKind::io, "cannot replace " + path.string() + ": " + std::strerror(saved));
   }
 }
+
+void replace_private_file(const fs::path& path, std::string_view text) { replace_file(path, text, {}); }
 
 } // namespace tw

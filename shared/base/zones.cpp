@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 namespace tw {
@@ -40,6 +41,20 @@ std::optional<int> parse_weekday(std::string_view name) {
     if (lower == k_days[i] || (lower.size() == 3 && std::string(k_days[i]).compare(0, 3, lower) == 0)) return i;
   }
   return std::nullopt;
+}
+
+bool is_utc_zone(std::string_view zone) { return zone == "UTC" || zone == "utc" || zone == "Etc/UTC" || zone == "Z"; }
+
+void use_timezone(std::string_view zone) {
+  static std::string current = "\x01"; // nothing set yet
+  if (zone == current) return;
+  current = std::string(zone);
+  if (is_utc_zone(zone)) {
+    ::setenv("TZ", "UTC0", 1);
+  } else if (!zone.empty() && zone != "local") {
+    ::setenv("TZ", current.c_str(), 1);
+  }
+  ::tzset();
 }
 
 } // namespace tw

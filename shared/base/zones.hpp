@@ -17,6 +17,14 @@ bool is_known_timezone(std::string_view zone);
 // such as Europe/Berlin)".
 std::string unknown_timezone_message(std::string_view zone);
 
+// "UTC", "utc", "Etc/UTC" or "Z".
+bool is_utc_zone(std::string_view zone);
+
+// Makes `zone` ("local", a UTC name or a known IANA name) the zone of this process's local-time calls
+// (localtime_r, mktime): the one place TZ is set. Hooks and tw evaluate one zone per process; setting the
+// zone already in force does nothing.
+void use_timezone(std::string_view zone);
+
 // The first day of a week: a day's name or its three-letter abbreviation in any case ("monday", "Sun");
 // 0 = Sunday ... 6 = Saturday. Nothing for anything else.
 std::optional<int> parse_weekday(std::string_view name);

@@ -160,14 +160,12 @@ void add_problem(Config& config, ConfigProblem::Severity severity, const fs::pat
 Json read_config_file(const fs::path& file, Config& config) {
   std::error_code ec;
   if (file.empty() || !fs::exists(file, ec)) return Json();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const std::optional<std::string> read = read_file(file);
+  if (!read) {
     add_problem(config, ConfigProblem::Severity::error, file, "", "cannot be read");
     return Json();
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string& text = *read;
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
   try {
     Json doc = Json::parse(text, nullptr, true, /*ignore_comments=*/true);

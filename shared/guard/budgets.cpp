@@ -19,20 +19,7 @@ namespace {
 constexpr EpochMs k_hour_ms = EpochMs{3600} * 1000;
 constexpr EpochMs k_block_ms = 5 * k_hour_ms;
 
-// Day, week and month boundaries in the configured zone ("local", "UTC" or an IANA name). Hooks and tw are
-// single-threaded processes evaluating one zone, so the zone is set for the process.
-void use_zone(const std::string& zone) {
-  static std::string current = "\x01";
-  if (zone == current) return;
-  current = zone;
-  if (zone == "UTC" || zone == "utc" || zone == "Etc/UTC" || zone == "Z") {
-    ::setenv("TZ", "UTC0", 1);
-  } else if (!zone.empty() && zone != "local") {
-    ::setenv("TZ", zone.c_str(), 1);
-  }
-  ::tzset();
-}
-
+// Day, week and month boundaries are in the configured zone (use_timezone: base/zones).
 std::tm local_tm(EpochMs ms) {
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -142,7 +129,7 @@ std::string BudgetStatus::describe() const {
 
 BudgetBook::BudgetBook(Store& store, const Config& config, EpochMs now, std::optional<QuotaWindow> five_hour)
     : m_store(store), m_config(config), m_now(now), m_five_hour(std::move(five_hour)) {
-  use_zone(config.timezone);
+  use_timezone(config.timezone);
 }
 
 std::pair<EpochMs, std::optional<EpochMs>> BudgetBook::block_window() {

@@ -232,11 +232,9 @@ void publish_guard(Store& store, const fs::path& db_path, EpochMs now) {
 }
 
 std::optional<GuardFile> read_guard_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const Json doc = Json::parse(buffer.str(), nullptr, false);
+  const std::optional<std::string> text = read_file(path);
+  if (!text) return std::nullopt;
+  const Json doc = Json::parse(*text, nullptr, false);
   if (!doc.is_object()) return std::nullopt;
   GuardFile file;
   if (auto it = doc.find("written_ms"); it != doc.end() && it->is_number_integer())

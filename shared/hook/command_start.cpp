@@ -5,6 +5,7 @@
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
 #include "process/daemon_launch.hpp"
+#include "protocol/slash_command.hpp"
 #include "store/store_quota.hpp"
 
 namespace tw {
@@ -84,14 +85,14 @@ Decision prompt_submit(HookCall& call) {
     on_conflict = OnConflict::keep;
   } else {
     row = call.event("command_start", key);
-    command = parse_slash_command(trimmed);
+    command = slash_command(trimmed);
     if (!command->empty()) row.name = *command;
     detail["prompt"] = preview(prompt, 200);
     if (auto source = call.text("source")) detail["source"] = *source;
   }
   row.detail = dump(detail);
   Store& store = call.store();
-  const QuotaSettings quota = quota_settings(call.env, load_config(call.paths, ConfigScope::user_and_project));
+  const QuotaSettings quota = quota_settings(call.env, call.config());
   std::optional<GuardState> stale;
   store.write([&] {
     store.upsert_session(call.session_row());

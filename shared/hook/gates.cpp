@@ -168,7 +168,7 @@ struct GateState {
 };
 
 GateState gate_state(HookCall& call, Store& store) {
-  GateState state{load_project_config(call.paths.user_config, call.project_dir()), {}, {}, {}, false};
+  GateState state{call.project_config(), {}, {}, {}, false};
   state.quota = quota_settings(call.env, state.project.config);
   state.guard = QuotaRows(store).guard(); // the override is one of its columns
   state.facts = for_session(call, guard_facts(store, call.clock.now_ms()), state.quota);
@@ -398,7 +398,7 @@ StopCheck check_stop(HookCall& call) {
   const bool changed =
       known == file.config_keys.end() || known->second != config_key(call.paths.user_config, call.paths.project_config);
   if (!changed && facts_only_keys) return check;
-  check.project = load_project_config(call.paths.user_config, call.project_dir());
+  check.project = call.project_config();
   if (changed) check.file = current_facts(call, call.store(), *check.file, *check.project);
   check.quota = quota_settings(call.env, check.project->config);
   check.file = for_session(call, *check.file, check.quota);

@@ -70,6 +70,11 @@ void HookCall::parse_payload(std::string_view document, PayloadParts parts) {
   if (!payload.is_object()) throw Error(ErrorKind::bad_input, "invalid hook payload: not an object");
 }
 
+const ProjectConfig& HookCall::project_config() {
+  if (!m_project_config) m_project_config = load_project_config(paths.user_config, project_dir());
+  return *m_project_config;
+}
+
 const std::filesystem::path& HookCall::db_path() {
   if (!m_db_path) {
     const Config user = load_config_files(paths.user_config, {});
@@ -145,26 +150,6 @@ SessionRow HookCall::session_row() const {
   if (auto transcript = text("transcript_path"); transcript && !transcript->empty()) row.transcript_path = transcript;
   row.last_event_ms = clock.now_ms();
   return row;
-}
-
-std::string parse_slash_command(std::string_view prompt) {
-  std::size_t start = 0;
-  while (start < prompt.size() && (prompt[start] == ' ' || prompt[start] == '\t' || prompt[start] == '\n')) ++start;
-  if (start >= prompt.size() || prompt[start] != '/') return {};
-  std::size_t end = start + 1;
-  while (end < prompt.size()) {
-    const char c = prompt[end];
-    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                         c == '_' || c == ':' || c == '.';
-    if (!allowed) break;
-    ++end;
-  }
-  if (end == start + 1) return {};
-  // "/usr/bin/x" is a path, not a command: a command name ends at whitespace or the end.
-  if (end < prompt.size() && prompt[end] != ' ' && prompt[end] != '\t' && prompt[end] != '\n' && prompt[end] != '\r') {
-    return {};
-  }
-  return std::string(prompt.substr(start, end - start));
 }
 
 std::string preview(std::string_view text, std::size_t max_bytes) {

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/paths.hpp"
 #include "config/config.hpp"
+#include "guard/guard.hpp"
 #include "protocol/decision.hpp"
 #include "protocol/hook_io.hpp"
 #include "protocol/hook_kind.hpp"
@@ -31,6 +32,11 @@ public:
   HookHeader header;
   nlohmann::json payload; // the full document; null until parse_payload()
   Paths paths;
+
+  // The config in force for this project (the user config and <project>/.tokenwarden.json, with the files' key),
+  // loaded once for the whole call, on first use.
+  const ProjectConfig& project_config();
+  const Config& config() { return project_config().config; }
 
   // TOKENWARDEN_DB, else the user config's db_path, else the default; resolved once, on first use.
   const std::filesystem::path& db_path();
@@ -60,6 +66,7 @@ public:
 
 private:
   std::optional<Store> m_store;
+  std::optional<ProjectConfig> m_project_config;
   std::optional<std::filesystem::path> m_db_path;
 };
 
@@ -74,9 +81,6 @@ Decision handle_command_start(HookCall& call);
 Decision handle_command_end(HookCall& call);
 Decision handle_stop(HookCall& call, std::string_view document);
 std::string handle_statusline(HookCall& call, std::string_view document);
-
-// The slash command a prompt starts with ("/review foo" -> "/review"), or empty when it has none.
-std::string parse_slash_command(std::string_view prompt);
 
 // Truncates text to at most max_bytes on a UTF-8 boundary, adding "..." when cut.
 std::string preview(std::string_view text, std::size_t max_bytes);

@@ -1,5 +1,6 @@
 // tw-post-task: spawn completion (PostToolUse / PostToolUseFailure on Agent|Task|Skill), SubagentStart and
 // SubagentStop. Links a spawn to its agent only by tool_response.agentId or the agent's .meta.json toolUseId.
+#include "base/paths.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/run.hpp"
 #include "process/hand_off.hpp"
@@ -36,11 +37,9 @@ fs::path meta_path_for(const HookCall& call, const std::string& agent_id) {
 void link_from_meta(const HookCall& call, AgentRow& agent) {
   const fs::path meta = meta_path_for(call, agent.agent_id);
   if (meta.empty()) return;
-  std::ifstream in(meta);
-  if (!in) return; // not written yet, or an older CLI: the PostToolUse agentId links instead
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const auto doc = nlohmann::json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+  const std::optional<std::string> text = read_file(meta);
+  if (!text) return; // not written yet, or an older CLI: the PostToolUse agentId links instead
+  const auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return;
   if (auto tool_use_id = HookCall::text_in(doc, "toolUseId"); tool_use_id && !tool_use_id->empty()) {
     agent.spawn_tool_use_id = tool_use_id;

@@ -3,6 +3,7 @@
 
 #include "base/env.hpp"
 #include "base/error.hpp"
+#include "base/paths.hpp"
 #include "config/config.hpp"
 #include "hook/hook_call.hpp"
 #include "process/error_log.hpp"
@@ -27,11 +28,9 @@ constexpr const char* k_statusline_fallback = "tokenwarden ⚠ (see tw doctor)";
 Decision test_decision(const Env& env, const HookHeader& header, Decision decision) {
   const auto file = env.get("TW_TEST_DECISIONS");
   if (!file || file->empty()) return decision;
-  std::ifstream in(*file);
-  if (!in) return decision;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const auto table = nlohmann::json::parse(buffer.str(), nullptr, false);
+  const std::optional<std::string> text = read_file(*file);
+  if (!text) return decision;
+  const auto table = nlohmann::json::parse(*text, nullptr, false);
   if (!table.is_object()) throw Error(ErrorKind::bad_input, "TW_TEST_DECISIONS is not a JSON object");
   for (const std::string& key : {header.hook_event_name + ":" + header.tool_name, header.hook_event_name}) {
     if (auto it = table.find(key); it != table.end()) return decision_from_json(it->dump());

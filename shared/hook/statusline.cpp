@@ -226,7 +226,7 @@ namespace {
 
 std::string render_line(HookCall& call, const StatusSnapshot& snapshot) {
   const EpochMs now = call.clock.now_ms();
-  const Config config = load_config(call.paths, ConfigScope::user_and_project);
+  const Config& config = call.config();
   for (const auto& problem : config.problems) {
     if (problem.severity == ConfigProblem::Severity::error && !call.deferred_error) {
       call.deferred_error.emplace("config", problem.describe());

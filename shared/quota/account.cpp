@@ -2,6 +2,7 @@
 #include "quota/account.hpp"
 
 #include "base/env.hpp"
+#include "base/paths.hpp"
 
 #include <cctype>
 #include <fstream>
@@ -120,11 +121,9 @@ AccountEvidence provider_evidence(const Env& env) {
 AccountEvidence account_evidence(const Env& env, const fs::path& home) {
   AccountEvidence evidence = provider_evidence(env);
   if (evidence.not_subscription) return evidence;
-  std::ifstream in(claude_global_config(env, home), std::ios::binary);
-  if (!in) return evidence;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::optional<std::string> read = read_file(claude_global_config(env, home));
+  if (!read) return evidence;
+  const std::string& text = *read;
   evidence.api_key = uses_api_key(text, env.get("ANTHROPIC_API_KEY").value_or(""));
   // With an API key in use Claude Code does not spend the logged-in account's quota.
   if (!evidence.api_key) evidence.account = scan_account_id(text);

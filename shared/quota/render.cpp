@@ -1,6 +1,8 @@
 // Statusline text: segments, colours, display width and the fit to the terminal.
 #include "quota/render.hpp"
 
+#include "base/utf8.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -144,98 +146,11 @@ std::string join(const std::vector<Segment>& segments) {
   return line;
 }
 
-// Decodes one UTF-8 code point at pos (advancing it); invalid bytes decode as themselves, one byte long.
-char32_t next_code_point(std::string_view text, std::size_t& pos) {
-  const auto byte = static_cast<unsigned char>(text[pos]);
-  int length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
-  if (length == 0 || pos + static_cast<std::size_t>(length) > text.size()) {
-    ++pos;
-    return byte;
-  }
-  char32_t code = length == 1 ? byte : length == 2 ? (byte & 0x1F) : length == 3 ? (byte & 0x0F) : (byte & 0x07);
-  for (int i = 1; i < length; ++i) {
-    const auto continuation = static_cast<unsigned char>(text[pos + static_cast<std::size_t>(i)]);
-    if ((continuation & 0xC0) != 0x80) {
-      ++pos;
-      return byte;
-    }
-    code = (code << 6) | (continuation & 0x3F);
-  }
-  pos += static_cast<std::size_t>(length);
-  return code;
-}
-
-int code_point_cells(char32_t c) {
-  if (c == 0) return 0;
-  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || (c >= 0xFE00 && c <= 0xFE0F) ||
-      (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xE0100 && c <= 0xE01EF)) {
-    return 0;
-  }
-  if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
-      (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-      (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-      (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x1F680 && c <= 0x1F6FF) || (c >= 0x20000 && c <= 0x3FFFD)) {
-    return 2;
-  }
-  return 1;
-}
-
-// Length of an ANSI escape sequence starting at pos (0 when there is none).
-std::size_t escape_length(std::string_view text, std::size_t pos) {
-  if (text[pos] != '\x1b') return 0;
-  std::size_t end = pos + 1;
-  if (end < text.size() && text[end] == '[') {
-    ++end;
-    while (end < text.size() && !(text[end] >= 0x40 && text[end] <= 0x7E)) ++end;
-    return end < text.size() ? end + 1 - pos : text.size() - pos;
-  }
-  return 1;
-}
-
 } // namespace
 
 const std::vector<std::string>& known_segments() {
   static const std::vector<std::string> k_segments{"model", "context", "cost", "quota", "budget", "burn"};
   return k_segments;
-}
-
-std::size_t display_cells(std::string_view text) {
-  std::size_t cells = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    if (std::size_t escape = escape_length(text, pos); escape > 0) {
-      pos += escape;
-      continue;
-    }
-    cells += static_cast<std::size_t>(code_point_cells(next_code_point(text, pos)));
-  }
-  return cells;
-}
-
-std::string truncate_cells(std::string_view text, std::size_t cells) {
-  if (display_cells(text) <= cells) return std::string(text);
-  if (cells == 0) return {};
-  std::string out;
-  std::size_t used = 0;
-  std::size_t pos = 0;
-  bool open_color = false;
-  while (pos < text.size()) {
-    if (std::size_t escape = escape_length(text, pos); escape > 0) {
-      const std::string_view sequence = text.substr(pos, escape);
-      out += sequence;
-      open_color = sequence != k_reset;
-      pos += escape;
-      continue;
-    }
-    const std::size_t start = pos;
-    const auto width = static_cast<std::size_t>(code_point_cells(next_code_point(text, pos)));
-    if (used + width > cells - 1) break; // keep one cell for the ellipsis
-    out += text.substr(start, pos - start);
-    used += width;
-  }
-  if (open_color) out += k_reset;
-  return out + "…";
 }
 
 int statusline_width(const std::optional<std::string>& columns, int padding) {

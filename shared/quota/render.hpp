@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/clock.hpp"
+#include "base/utf8.hpp"
 #include "quota/quota.hpp"
 
 #include <optional>
@@ -65,13 +66,7 @@ const std::vector<std::string>& known_segments();
 std::string render_statusline(const StatusView& view, const std::vector<std::string>& segments,
                               const RenderOptions& options);
 
-// Display cells of UTF-8 text: ANSI escape sequences count zero, East Asian wide and emoji two, combining
-// marks zero, everything else one. Invalid bytes count one each.
-std::size_t display_cells(std::string_view text);
-
-// Cuts text to at most `cells` display cells, ending with "…" when cut; keeps escape sequences intact and
-// closes an open colour.
-std::string truncate_cells(std::string_view text, std::size_t cells);
+// display_cells and truncate_cells: base/utf8.hpp.
 
 // The width the line may use: COLUMNS - 2 - padding (Claude Code indents the line); 0 (no limit) when
 // COLUMNS is absent or not a positive number.

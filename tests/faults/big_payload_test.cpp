@@ -1,6 +1,6 @@
 // Fault suite (issue 16, fault 9): payloads under the 64 MiB cap cost a recording hook bounded time and memory
 // (63 MB of "[]," or two million small keys took 5-7 s and 1.5 GB): the hooks build only the members they read.
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <chrono>
 

@@ -1,6 +1,6 @@
 // Fault suite (issue 16): a stale daemon.pid naming another live process is not taken for the watchdog.
-#include "hook/quota_support.hpp"
 #include "process/daemon_launch.hpp"
+#include "support/quota_support.hpp"
 
 using namespace quota_test;
 

@@ -1,7 +1,7 @@
 // Fault suite (issue 16, faults 5 and 13): tw doctor reads the faults as they are (a dangling database link, a
 // full disk, a store locked by another process) and never advises an action that loses data; tw backup copies
 // the whole store, the events still in the WAL included.
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <chrono>
 #include <cstring>

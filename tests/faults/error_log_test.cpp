@@ -1,6 +1,6 @@
 // Fault suite (issue 16): logging an error never blocks a hook: a FIFO in place of errors.jsonl, a lock held
 // by another process.
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <chrono>
 #include <sys/file.h>

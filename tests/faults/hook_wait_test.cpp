@@ -1,7 +1,7 @@
 // Fault suite (issue 16): a hook's wait for a locked database stays under its own timeout in hooks.json, and
 // what it could not write is logged (a SessionEnd waited 8 s under a 5 s timeout: killed, nothing logged).
 #include "hook/hook_call.hpp"
-#include "hook/support.hpp"
+#include "support/support.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
@@ -12,7 +12,7 @@ using namespace tw::test;
 using Json = nlohmann::json;
 
 TEST_CASE("fault 6: every hook waits for the database less than its timeout in hooks.json", "[faults][fail_open]") {
-  const Json wiring = Json::parse(read_file(fs::path(TW_SOURCE_DIR) / "settings-templates/hooks.json"));
+  const Json wiring = Json::parse(file_text(fs::path(TW_SOURCE_DIR) / "settings-templates/hooks.json"));
   for (const auto& [event, groups] : wiring["hooks"].items()) {
     for (const auto& group : groups) {
       for (const auto& hook : group["hooks"]) {

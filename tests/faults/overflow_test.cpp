@@ -1,6 +1,6 @@
 // Fault suite (issue 16): counts no response can have are skipped with a reason; they never wrap the sums, and
 // one bad line never stops the ingest of the others.
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Fault suite (issue 16, faults 1-3 and 10): the installer never loses or rewrites what it had no reason to
 // touch in a user's settings file: each install keeps what it replaced, duplicate keys are refused, untouched
 // bytes stay bytes, and a huge file takes linear time. Run through the built tw binary on real files.
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <chrono>
 

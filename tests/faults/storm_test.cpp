@@ -2,8 +2,8 @@
 // event row sent is stored, every transcript line appended is ingested, and at most two `tw ingest` processes
 // are alive at any moment (one reading, one waiting), where 572 once piled up on one lock. 64 sessions x
 // TW_STORM_EVENTS hook calls each (default 20; bench/storm.sh runs 200 and reports the whole storm's memory).
-#include "hook/support.hpp"
-#include "unit/accounting_support.hpp"
+#include "support/accounting_support.hpp"
+#include "support/support.hpp"
 
 #include <algorithm>
 #include <atomic>

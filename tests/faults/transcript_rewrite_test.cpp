@@ -1,8 +1,8 @@
 // Fault suite (issue 16, fault 4): a transcript that is truncated, rewritten in place (larger or of the same
 // size) or deleted is read right: past usage stays (the ledger outlives transcript cleanup) and the new
 // content counts once. Through the built tw binary: the folder walk with its kept listing, then a report.
-#include "hook/quota_support.hpp"
-#include "unit/accounting_support.hpp"
+#include "support/accounting_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 #include <thread>

@@ -2,7 +2,8 @@
 // payload, routed as settings-templates/hooks.json wires them; whole sessions read back with `tw events`;
 // the 5 MB Write payload; and what the binaries link.
 #include "hook/hook_call.hpp"
-#include "hook/support.hpp"
+#include "protocol/slash_command.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -85,7 +86,7 @@ void check_recorded(const HookSandbox& sandbox, const Json& payload) {
       const auto rows = events("command_start", "natural_key, name");
       REQUIRE(rows.size() == 1);
       CHECK(rows[0][0] == text_or(payload, "prompt_id"));
-      const std::string command = parse_slash_command(prompt);
+      const std::string command = slash_command(prompt);
       CHECK(rows[0][1] == (command.empty() ? "<null>" : command));
     }
   } else if (event == "UserPromptExpansion") {
@@ -105,7 +106,7 @@ void check_recorded(const HookSandbox& sandbox, const Json& payload) {
 // One run's payloads in the order Claude Code sent them, made consistent: each step is the captured payload
 // of its variant with the run's session, prompt and agent ids (variants were captured across runs).
 std::vector<Json> session_in_order(const std::string& run) {
-  Json order = Json::parse(read_file(fixtures_dir() / "hooks" / ("_order." + run + ".json")));
+  Json order = Json::parse(file_text(fixtures_dir() / "hooks" / ("_order." + run + ".json")));
   std::string session; // the session of the variants captured in this very run
   std::vector<Json> steps;
   std::vector<Json> entries;
@@ -279,7 +280,7 @@ TEST_CASE("binaries: a slash command session shows the parsed command", "[binary
     if (step["hook_event_name"] == "UserPromptExpansion") expansion = &step;
   }
   const std::string expected = expansion ? "/" + expansion->at("command_name").get<std::string>()
-                                         : parse_slash_command(steps[1]["prompt"].get<std::string>());
+                                         : slash_command(steps[1]["prompt"].get<std::string>());
   CHECK(command->at("label") == expected);
   CHECK(command->at("status") == "completed");
 }

@@ -2,8 +2,8 @@
 // tw-statusline's rate_limits (as Claude Code reports them), spend through transcripts read by `tw ingest`.
 #include "base/clock.hpp"
 #include "base/env.hpp"
-#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
+#include "support/quota_support.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>

@@ -2,7 +2,7 @@
 // never silently read as something else. The built tw binary on a throwaway HOME.
 #include "accounting/store_usage.hpp"
 #include "base/clock.hpp"
-#include "hook/quota_support.hpp"
+#include "support/quota_support.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>

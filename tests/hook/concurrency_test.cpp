@@ -1,6 +1,6 @@
 // Concurrency on the built binaries: 32 workers x 200 hook invocations at once against one database.
 // Every event row is present exactly once (duplicate deliveries included) and nothing is logged.
-#include "hook/support.hpp"
+#include "support/support.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>

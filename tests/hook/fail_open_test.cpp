@@ -1,6 +1,6 @@
 // Fail-open, on the built binaries: malformed stdin, a locked database, a corrupt database file and an
 // unwritable directory each give exit 0, nothing printed (the statusline: one line) and one error-log line.
-#include "hook/support.hpp"
+#include "support/support.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -23,7 +23,7 @@ Json wired_payload(Hook hook) {
   case Hook::command_start: name = "UserPromptSubmit"; break;
   case Hook::command_end: name = "Stop"; break;
   case Hook::stop: name = "SessionEnd.other"; break;
-  case Hook::statusline: return Json::parse(read_file(fixtures_dir() / "statusline" / "last.json"))["payload"];
+  case Hook::statusline: return Json::parse(file_text(fixtures_dir() / "statusline" / "last.json"))["payload"];
   }
   return captured(name);
 }

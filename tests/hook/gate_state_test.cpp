@@ -2,8 +2,8 @@
 // holds until its window resets, prompts can be let through at CRITICAL. In-process hooks with a fixed clock.
 #include "base/clock.hpp"
 #include "base/env.hpp"
-#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 

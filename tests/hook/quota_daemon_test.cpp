@@ -1,7 +1,7 @@
 // The usage watchdog: started once under 10 concurrent session starts (hooks detach it fully), refreshes
 // the quota from the endpoint, exits when the sessions end; tw daemon status/stop.
-#include "hook/quota_support.hpp"
 #include "process/daemon_launch.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/file.h>

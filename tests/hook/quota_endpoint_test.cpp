@@ -4,9 +4,9 @@
 #include "base/clock.hpp"
 #include "base/env.hpp"
 #include "cli.hpp"
-#include "hook/quota_support.hpp"
 #include "store/store.hpp"
 #include "store/store_quota.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 

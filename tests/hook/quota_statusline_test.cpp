@@ -2,10 +2,10 @@
 // the same transaction, shows the last known state with its age, always prints one line.
 #include "base/clock.hpp"
 #include "base/env.hpp"
-#include "hook/quota_support.hpp"
 #include "hook/run.hpp"
 #include "store/store.hpp"
 #include "store/store_quota.hpp"
+#include "support/quota_support.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // In-process hook tests: tw::run_hook_on with a temp HOME, a temp database and a fixed clock; each checks
 // stdout, the exit code and the rows in the SQLite file afterwards.
-#include "hook/support.hpp"
 #include "store/store.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -219,7 +219,7 @@ TEST_CASE("tw-post-task: an agent links to its spawn by toolUseId in its .meta.j
        !ec && it != std::filesystem::recursive_directory_iterator(); ++it) {
     const std::string name = it->path().filename().string();
     if (name.size() > 16 && name.rfind("agent-", 0) == 0 && name.find(".meta.json") != std::string::npos) {
-      meta = Json::parse(read_file(it->path()), nullptr, false);
+      meta = Json::parse(file_text(it->path()), nullptr, false);
       if (!meta.is_object() || !meta.contains("toolUseId")) continue;
       agent_id = name.substr(6, name.size() - 6 - 10);
       session = it->path().parent_path().parent_path().filename().string();

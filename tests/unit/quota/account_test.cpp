@@ -1,7 +1,7 @@
 // The account a Claude Code process uses: the scan of .claude.json and the provider switches.
 #include "base/env.hpp"
-#include "hook/support.hpp"
 #include "quota/account.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 

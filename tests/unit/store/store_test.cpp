@@ -2,8 +2,8 @@
 // queries, and how hooks and tw close the database.
 #include "accounting/store_usage.hpp"
 #include "base/error.hpp"
-#include "hook/support.hpp"
 #include "store/store.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

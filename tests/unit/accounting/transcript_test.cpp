@@ -1,6 +1,6 @@
 // Unit tests of transcript line classification and usage-line parsing (ccusage 20's validation rules).
 #include "accounting/transcript.hpp"
-#include "accounting_support.hpp"
+#include "support/accounting_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -154,11 +154,23 @@ TEST_CASE("a usage line is parsed into one record", "[transcript]") {
   }
 }
 
-TEST_CASE("slash commands are read from prompt text", "[transcript]") {
-  CHECK(slash_command_of_text("<command-message>review</command-message>\n<command-name>/review</command-name>") ==
+// The ingest and the hooks name a prompt's command with one parser: a path is not a command in either (the
+// ingest once attributed "/usr/bin/env" as one), a transcript's <command-name> tag is.
+TEST_CASE("slash commands are read from a transcript's user lines as the hooks read prompts", "[transcript]") {
+  UsageLineParser parser;
+  auto command_of = [&](const std::string& content_json) {
+    std::string line = R"({"type":"user","message":{"role":"user","content":)" + content_json + "}}";
+    const std::size_t size = line.size();
+    line.append(UsageLineParser::k_padding, ' ');
+    return parser.slash_command(std::string_view(line.data(), size));
+  };
+  CHECK(command_of(R"("<command-message>review</command-message>\n<command-name>/review</command-name>")") ==
         "/review");
-  CHECK(slash_command_of_text("<command-name>review</command-name>") == "/review");
-  CHECK(slash_command_of_text("  /test all of it") == "/test");
-  CHECK(slash_command_of_text("fix the bug") == "");
-  CHECK(slash_command_of_text("/") == "");
+  CHECK(command_of(R"("<command-name>review</command-name>")") == "/review");
+  CHECK(command_of(R"("  /test all of it")") == "/test");
+  CHECK(command_of(R"([{"type":"text","text":"/compact now"}])") == "/compact");
+  CHECK(command_of(R"("fix the bug")") == "");
+  CHECK(command_of(R"("/")") == "");
+  CHECK(command_of(R"("/usr/bin/env python is broken")") == "");
+  CHECK(command_of(R"("/review, please")") == "");
 }

@@ -2,7 +2,7 @@
 #include "base/env.hpp"
 #include "base/error.hpp"
 #include "base/paths.hpp"
-#include "hook/support.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <sys/stat.h>

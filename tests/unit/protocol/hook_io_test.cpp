@@ -1,7 +1,7 @@
 // Unit tests of hook_io: the top-level scanner against every captured payload, escapes, skipping, bad input.
 #include "base/error.hpp"
-#include "hook/support.hpp"
 #include "protocol/hook_io.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

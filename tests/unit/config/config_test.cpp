@@ -3,7 +3,7 @@
 #include "base/env.hpp"
 #include "base/paths.hpp"
 #include "config/config.hpp"
-#include "hook/support.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>

@@ -2,7 +2,7 @@
 // file that must not be trusted. Real folders, real files, a real store.
 #include "accounting/ingest.hpp"
 #include "accounting/ingest_scan.hpp"
-#include "accounting_support.hpp"
+#include "support/accounting_support.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

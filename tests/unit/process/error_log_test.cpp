@@ -1,6 +1,6 @@
 // Unit tests of error_log: the line format, file modes, rotation at 1 MB keeping the last 200 lines.
-#include "hook/support.hpp"
 #include "process/error_log.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

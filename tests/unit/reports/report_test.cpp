@@ -1,12 +1,14 @@
 // Report tests over a real store: ccusage's daily/session/blocks meanings and field names, attributions.
 #include "accounting/ingest.hpp"
-#include "accounting_support.hpp"
 #include "base/error.hpp"
+#include "base/utf8.hpp"
 #include "reports/report.hpp"
+#include "support/accounting_support.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <sstream>
 
 using namespace tw;
 using tw::test::AccountingDir;
@@ -306,4 +308,26 @@ TEST_CASE("reports from the quarter-hour sums equal reports from the records", "
     CHECK(after[0]["daily"].size() == 3);
     CHECK(after[0]["daily"][1]["inputTokens"] == 130);
   }
+}
+
+// One display width for every table (base/utf8: utf8proc): a CJK or emoji project name takes two cells a
+// character, so the columns after it start where they start in the other rows (counting code points put them
+// one cell early per wide character).
+TEST_CASE("report tables align columns after wide characters", "[report][width]") {
+  Report report;
+  report.columns = {"Project", "Cost"};
+  report.rows = {{"日本語のプロジェクト", "$1.00"}, {"plain-project", "$22.00"}, {"🔥hot", "$3.00"}};
+  const std::string text = render_text(report);
+  std::istringstream lines(text);
+  std::string line;
+  std::vector<std::size_t> ends;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line.find('$') == std::string::npos) continue;
+    ends.push_back(display_cells(line)); // costs are right-aligned: every row ends at the same cell
+  }
+  INFO(text);
+  REQUIRE(ends.size() == 3);
+  CHECK(ends[0] == ends[1]);
+  CHECK(ends[1] == ends[2]);
+  CHECK(display_cells("日本語のプロジェクト") == 20);
 }

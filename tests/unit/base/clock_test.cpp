@@ -74,3 +74,22 @@ TEST_CASE("FixedClock stays put until advanced, SystemClock is now", "[clock]") 
   const EpochMs now = SystemClock().now_ms();
   CHECK(now > 1767225600000); // after 2026-01-01
 }
+
+TEST_CASE("civil dates: days since 1970 and back, leap days and centuries included", "[clock]") {
+  CHECK(days_from_civil(1970, 1, 1) == 0);
+  CHECK(days_from_civil(2026, 12, 4) == 20791);
+  CHECK(days_from_civil(2000, 2, 29) == 11016);
+  CHECK(days_from_civil(1900, 3, 1) == -25508);
+  CHECK(days_from_civil(2026, 2, 29) == days_from_civil(2026, 3, 1)); // past the month's end counts on
+  for (std::int64_t z = -800000; z <= 800000; z += 997) {
+    int y = 0;
+    unsigned m = 0, d = 0;
+    civil_from_days(z, y, m, d);
+    INFO(z << " -> " << y << "-" << m << "-" << d);
+    REQUIRE(m >= 1);
+    REQUIRE(m <= 12);
+    REQUIRE(d >= 1);
+    REQUIRE(d <= 31);
+    REQUIRE(days_from_civil(y, m, d) == z);
+  }
+}

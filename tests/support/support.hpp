@@ -67,7 +67,7 @@ private:
   fs::path m_path;
 };
 
-inline std::string read_file(const fs::path& file) {
+inline std::string file_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -101,7 +101,7 @@ struct CapturedPayload {
 };
 
 inline CapturedPayload load_captured(const fs::path& file) {
-  const auto doc = nlohmann::json::parse(read_file(file));
+  const auto doc = nlohmann::json::parse(file_text(file));
   return {file, doc.value("from", ""), doc.at("payload")};
 }
 
@@ -223,7 +223,7 @@ inline std::vector<std::pair<fs::path, std::string>> all_statusline_inputs() {
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       // A .jsonl holds one input a line (every statusline call of a session).
-      const auto texts = file.extension() == ".jsonl" ? read_lines(file) : std::vector<std::string>{read_file(file)};
+      const auto texts = file.extension() == ".jsonl" ? read_lines(file) : std::vector<std::string>{file_text(file)};
       for (const auto& text : texts) {
         const auto doc = nlohmann::json::parse(text);
         out.emplace_back(file, (doc.contains("payload") ? doc.at("payload") : doc).dump());

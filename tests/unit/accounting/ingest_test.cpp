@@ -1,9 +1,9 @@
 // Ingest tests on real files and a real SQLite store: roots, attribution, incremental reads, de-duplication.
 #include "accounting/ingest.hpp"
-#include "accounting_support.hpp"
 #include "base/env.hpp"
 #include "reports/report.hpp"
 #include "store/store.hpp"
+#include "support/accounting_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,12 +1,14 @@
-// Unit tests of the prompt helpers in handlers/hook_call: slash-command parsing and UTF-8-safe previews.
+// Unit tests of the prompt helpers: slash-command parsing (protocol/slash_command: the hooks and the ingest
+// share it) and UTF-8-safe previews (hook/hook_call).
 #include "hook/hook_call.hpp"
 #include "protocol/hook_io.hpp"
+#include "protocol/slash_command.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace tw;
 
-TEST_CASE("parse_slash_command takes the command a prompt starts with", "[slash_command]") {
+TEST_CASE("slash_command takes the command a prompt or a transcript line starts with", "[slash_command]") {
   struct Case {
     const char* prompt;
     const char* command;
@@ -20,6 +22,11 @@ TEST_CASE("parse_slash_command takes the command a prompt starts with", "[slash_
       {"/my-cmd_2.x args", "/my-cmd_2.x"},
       {"/review\nmore lines", "/review"},
       {"/review\r\n", "/review"},
+      {"\r\n/review", "/review"},
+      // As transcripts record them:
+      {"<command-message>review</command-message>\n<command-name>/review</command-name>", "/review"},
+      {"<command-name>review</command-name>", "/review"},
+      {"<command-name>/plugin:deploy</command-name><command-args>prod</command-args>", "/plugin:deploy"},
       // Not commands:
       {"review /foo", ""},
       {"/usr/bin/env python", ""}, // a path
@@ -30,10 +37,13 @@ TEST_CASE("parse_slash_command takes the command a prompt starts with", "[slash_
       {"<task-notification><task-id>x</task-id></task-notification>", ""},
       {"", ""},
       {"   ", ""},
+      {"/review, please", ""}, // a name ends at whitespace
+      {"<command-name>/usr/bin/x</command-name>", ""},
+      {"<command-name></command-name>", ""},
   };
   for (const auto& c : cases) {
     INFO("prompt: " << c.prompt);
-    CHECK(parse_slash_command(c.prompt) == c.command);
+    CHECK(slash_command(c.prompt) == c.command);
   }
 }
 
