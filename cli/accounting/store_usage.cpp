@@ -520,7 +520,7 @@ UsageStore UsageStore::open(const std::filesystem::path& db_path, Use use) {
   // SQLite's first use in the process, else it is refused (harmlessly).
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   { Store migrated = Store::open(db_path, StoreMode::cli); }
-  try {
+  return with_storage("opening", db_path.string(), [&]() -> UsageStore {
     auto impl = std::make_unique<Impl>(db_path);
     impl->db.exec("PRAGMA synchronous=NORMAL");
     // A bulk writer: no checkpoints while ingesting (tw checkpoints when it exits), a 16 MB page cache.
@@ -530,17 +530,11 @@ UsageStore UsageStore::open(const std::filesystem::path& db_path, Use use) {
     // not: 150 new records on a 100 MB store took 17 ms mapped, 5 ms read.
     if (use == Use::report) impl->db.exec("PRAGMA mmap_size=1073741824");
     return UsageStore(std::move(impl));
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "opening " + db_path.string());
-  }
+  });
 }
 
 void UsageStore::begin() {
-  try {
-    m_impl->db.exec("BEGIN IMMEDIATE");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "starting an ingest transaction");
-  }
+  return with_storage("starting an ingest transaction", [&]() -> void { m_impl->db.exec("BEGIN IMMEDIATE"); });
 }
 
 void UsageStore::Impl::save_dirty() {
@@ -555,13 +549,11 @@ void UsageStore::Impl::save_dirty() {
 }
 
 void UsageStore::commit() {
-  try {
+  return with_storage("committing ingested usage", [&]() -> void {
     m_impl->fresh_to_dirty();
     m_impl->save_dirty();
     m_impl->db.exec("COMMIT");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "committing ingested usage");
-  }
+  });
 }
 
 void UsageStore::rollback() noexcept {
@@ -583,7 +575,7 @@ constexpr const char* k_file_state_query =
     "WHERE path = ?";
 
 std::optional<FileState> read_file_state(SQLite::Statement& s, const std::string& path) {
-  try {
+  return with_storage("reading the state of", path, [&]() -> std::optional<FileState> {
     s.reset();
     s.bind(1, path);
     if (!s.executeStep()) return std::nullopt;
@@ -602,24 +594,20 @@ std::optional<FileState> read_file_state(SQLite::Statement& s, const std::string
     f.tail_hash = s.getColumn(9).getInt64();
     s.reset();
     return f;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the state of " + path);
-  }
+  });
 }
 
 } // namespace
 
 std::optional<FileState> UsageStore::file_state(const std::string& path) {
-  try {
+  return with_storage("reading the state of", path, [&]() -> std::optional<FileState> {
     SQLite::Statement s(m_impl->db, k_file_state_query);
     return read_file_state(s, path);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the state of " + path);
-  }
+  });
 }
 
 void UsageStore::save_file_state(const FileState& f) {
-  try {
+  return with_storage("saving the state of", f.path, [&]() -> void {
     if (!m_impl->save_file) {
       m_impl->save_file.emplace(
           m_impl->db, "INSERT INTO usage_files (path, inode, offset, head, prompt_id, command, skill, lines, records, "
@@ -642,9 +630,7 @@ void UsageStore::save_file_state(const FileState& f) {
     s.bind(10, static_cast<int64_t>(f.mtime_ns));
     s.bind(11, static_cast<int64_t>(f.tail_hash));
     s.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "saving the state of " + f.path);
-  }
+  });
 }
 
 namespace {
@@ -668,27 +654,21 @@ void drop_file_records(SQLite::Database& db, const std::string& path, const std:
 
 void UsageStore::forget_file(const std::string& path) {
   m_impl->added_sums.reset(); // not worth following: everything is re-summed from the records
-  try {
-    drop_file_records(m_impl->db, path, "");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "forgetting " + path);
-  }
+  return with_storage("forgetting", path, [&]() -> void { drop_file_records(m_impl->db, path, ""); });
 }
 
 void UsageStore::restart_file(const std::string& path) {
   m_impl->added_sums.reset(); // not worth following: everything is re-summed from the records
-  try {
+  return with_storage("reading again", path, [&]() -> void {
     // Records with a message id stay (the ledger keeps what was spent; reading the file again finds them as
     // duplicates); the others cannot be matched again, so they go and are read again if still there.
     drop_file_records(m_impl->db, path, " AND message_id = ''");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading " + path + " again");
-  }
+  });
 }
 
 std::vector<std::string> UsageStore::gone_files(std::int64_t& records) {
   records = 0;
-  try {
+  return with_storage("reading usage", [&]() -> std::vector<std::string> {
     std::vector<std::string> gone;
     SQLite::Statement q(m_impl->db, "SELECT file_path, COUNT(*) FROM usage_records WHERE file_path != '' "
                                     "GROUP BY file_path");
@@ -701,22 +681,18 @@ std::vector<std::string> UsageStore::gone_files(std::int64_t& records) {
       }
     }
     return gone;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading usage");
-  }
+  });
 }
 
 void UsageStore::forget_all() {
-  try {
+  return with_storage("clearing ingested usage", [&]() -> void {
     m_impl->added_sums.reset();
     m_impl->dirty.clear();
     m_impl->fresh.clear();
     m_impl->db.exec("DELETE FROM usage_records; DELETE FROM usage_files; DELETE FROM usage_skipped; "
                     "DELETE FROM usage_rollup; DELETE FROM usage_rollup_model; DELETE FROM usage_rollup_dirty; "
                     "DELETE FROM usage_settings WHERE key = 'scan_mark';");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "clearing ingested usage");
-  }
+  });
 }
 
 void UsageStore::sum_as_added(const PriceTable& prices) {
@@ -725,15 +701,13 @@ void UsageStore::sum_as_added(const PriceTable& prices) {
 }
 
 bool UsageStore::empty() {
-  try {
+  return with_storage("reading usage", [&]() -> bool {
     return !m_impl->db.execAndGet("SELECT EXISTS (SELECT 1 FROM usage_records)").getInt();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading usage");
-  }
+  });
 }
 
 std::vector<std::string> UsageStore::session_ids(const std::string& prefix, std::size_t limit) {
-  try {
+  return with_storage("reading session ids", [&]() -> std::vector<std::string> {
     SQLite::Statement statement(m_impl->db, "SELECT DISTINCT session_id FROM usage_records WHERE session_id != '' "
                                             "AND substr(session_id, 1, ?) = ? LIMIT ?");
     statement.bind(1, static_cast<std::int64_t>(prefix.size()));
@@ -742,13 +716,11 @@ std::vector<std::string> UsageStore::session_ids(const std::string& prefix, std:
     std::vector<std::string> out;
     while (statement.executeStep()) out.push_back(statement.getColumn(0).getString());
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading session ids");
-  }
+  });
 }
 
 AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
-  try {
+  return with_storage("storing usage of", record.file_path, [&]() -> AddOutcome {
     auto& db = m_impl->db;
     const std::string& session_key = line_session(record);
     if (!record.message_id.empty() && !known_new) {
@@ -829,14 +801,12 @@ AddOutcome UsageStore::add(const UsageRecord& record, bool known_new) {
     m_impl->fresh.emplace_back(db.getLastInsertRowid(), record.ts_ms);
     if (m_impl->added_sums) m_impl->added_sums->add(record);
     return AddOutcome::inserted;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "storing usage of " + record.file_path);
-  }
+  });
 }
 
 void UsageStore::refresh_rollup(const PriceTable& prices) {
   auto& impl = *m_impl;
-  try {
+  return with_storage("summing usage per quarter hour", [&]() -> void {
     impl.save_dirty();
     impl.tiers.emplace();
     impl.tiers->prices = &prices;
@@ -940,14 +910,12 @@ void UsageStore::refresh_rollup(const PriceTable& prices) {
                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     save.bind(1, tiers);
     save.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "summing usage per quarter hour");
-  }
+  });
 }
 
 bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& prices, bool sessions,
                                  const std::function<void(const RollupRow&)>& visit, std::size_t* rows_hint) {
-  try {
+  return with_storage("reading usage sums", [&]() -> bool {
     auto& db = m_impl->db;
     SQLite::Statement usable(db, "SELECT NOT EXISTS (SELECT 1 FROM usage_rollup_dirty), "
                                  "(SELECT value FROM usage_settings WHERE key = 'rollup_tiers')");
@@ -994,33 +962,27 @@ bool UsageStore::for_each_rollup(const RecordFilter& filter, const PriceTable& p
       visit(r);
     }
     return true;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading usage sums");
-  }
+  });
 }
 
 void UsageStore::add_skipped(const std::string& reason, std::int64_t count) {
   if (count == 0) return;
-  try {
+  return with_storage("counting skipped lines", [&]() -> void {
     SQLite::Statement s(m_impl->db, "INSERT INTO usage_skipped (reason, count) VALUES (?, ?) "
                                     "ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count");
     s.bind(1, reason);
     s.bind(2, static_cast<int64_t>(count));
     s.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "counting skipped lines");
-  }
+  });
 }
 
 std::vector<std::pair<std::string, std::int64_t>> UsageStore::skipped() {
-  try {
+  return with_storage("reading skipped lines", [&]() -> std::vector<std::pair<std::string, std::int64_t>> {
     SQLite::Statement s(m_impl->db, "SELECT reason, count FROM usage_skipped ORDER BY reason");
     std::vector<std::pair<std::string, std::int64_t>> out;
     while (s.executeStep()) out.emplace_back(s.getColumn(0).getString(), s.getColumn(1).getInt64());
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading skipped lines");
-  }
+  });
 }
 
 const std::filesystem::path& UsageStore::path() const { return m_impl->path; }
@@ -1048,16 +1010,14 @@ IngestLookups::IngestLookups(IngestLookups&&) noexcept = default;
 IngestLookups::~IngestLookups() = default;
 
 std::optional<FileState> IngestLookups::file_state(const std::string& path) {
-  try {
+  return with_storage("reading the state of", path, [&]() -> std::optional<FileState> {
     if (!m_impl->file_state) m_impl->file_state.emplace(m_impl->db, k_file_state_query);
     return read_file_state(*m_impl->file_state, path);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the state of " + path);
-  }
+  });
 }
 
 std::optional<std::string> IngestLookups::command(const std::string& session_id, const std::string& prompt_id) {
-  try {
+  return with_storage("reading commands", [&]() -> std::optional<std::string> {
     auto& s = m_impl->command;
     s.reset();
     s.bind(1, session_id);
@@ -1066,13 +1026,11 @@ std::optional<std::string> IngestLookups::command(const std::string& session_id,
     std::string name = s.getColumn(0).getString();
     s.reset();
     return name;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading commands");
-  }
+  });
 }
 
 std::string IngestLookups::session_stage(const std::string& session_id) {
-  try {
+  return with_storage("reading a session's stage", [&]() -> std::string {
     if (!m_impl->session_stage) {
       m_impl->session_stage.emplace(m_impl->db, "SELECT detail FROM events WHERE session_id = ? AND "
                                                 "event_type = 'session_start' AND detail LIKE '%\"stage\"%' "
@@ -1088,9 +1046,7 @@ std::string IngestLookups::session_stage(const std::string& session_id) {
     }
     s.reset();
     return stage;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading a session's stage");
-  }
+  });
 }
 
 std::string UsageStore::Impl::setting(const char* key) {
@@ -1119,27 +1075,16 @@ std::int64_t UsageStore::last_walk_ms() {
 }
 
 void UsageStore::set_last_walk_ms(std::int64_t ms) {
-  try {
-    m_impl->set_setting("last_walk_ms", std::to_string(ms));
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "saving the time of the last ingest");
-  }
+  return with_storage("saving the time of the last ingest",
+                      [&]() -> void { m_impl->set_setting("last_walk_ms", std::to_string(ms)); });
 }
 
 std::string UsageStore::scan_mark() {
-  try {
-    return m_impl->setting("scan_mark");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the scan mark");
-  }
+  return with_storage("reading the scan mark", [&]() -> std::string { return m_impl->setting("scan_mark"); });
 }
 
 void UsageStore::set_scan_mark(const std::string& mark) {
-  try {
-    m_impl->set_setting("scan_mark", mark);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "saving the scan mark");
-  }
+  return with_storage("saving the scan mark", [&]() -> void { m_impl->set_setting("scan_mark", mark); });
 }
 
 StageHistory UsageStore::stage_history() { return read_stage_history(m_impl->db); }
@@ -1149,7 +1094,7 @@ void UsageStore::set_stage(const std::string& project, const std::string& stage,
 }
 
 void UsageStore::for_each(const RecordFilter& filter, const std::function<void(UsageRecord&&)>& visit) {
-  try {
+  return with_storage("reading usage", [&]() -> void {
     // Reports never need the de-duplication keys or the file position: NULL/'' for those columns.
     std::string sql = std::string("SELECT ") +
                       (!filter.light ? k_columns
@@ -1167,9 +1112,7 @@ void UsageStore::for_each(const RecordFilter& filter, const std::function<void(U
     SQLite::Statement s(m_impl->db, sql);
     bind_filter(s, filter);
     while (s.executeStep()) visit(read_record(s));
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading usage");
-  }
+  });
 }
 
 struct WalCheckpointer::Impl {

@@ -6,7 +6,7 @@
 namespace tw {
 
 ToldLevels GuardRows::told(const std::string& session_id) const {
-  try {
+  return with_storage("reading what a session was told", [&]() -> ToldLevels {
     SQLite::Statement statement(StoreAccess::db(m_store), "SELECT subject, level FROM guard_told WHERE session_id = ?");
     statement.bind(1, session_id);
     ToldLevels out;
@@ -14,13 +14,11 @@ ToldLevels GuardRows::told(const std::string& session_id) const {
       out[statement.getColumn(0).getString()] = parse_quota_level(statement.getColumn(1).getString());
     }
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading what a session was told");
-  }
+  });
 }
 
 std::map<std::string, ToldLevels> GuardRows::all_told() const {
-  try {
+  return with_storage("reading what sessions were told", [&]() -> std::map<std::string, ToldLevels> {
     SQLite::Statement statement(StoreAccess::db(m_store), "SELECT session_id, subject, level FROM guard_told");
     std::map<std::string, ToldLevels> out;
     while (statement.executeStep()) {
@@ -28,13 +26,11 @@ std::map<std::string, ToldLevels> GuardRows::all_told() const {
           parse_quota_level(statement.getColumn(2).getString());
     }
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading what sessions were told");
-  }
+  });
 }
 
 void GuardRows::set_told(const std::string& session_id, const std::string& subject, QuotaLevel level, EpochMs now) {
-  try {
+  return with_storage("recording what a session was told", [&]() -> void {
     SQLite::Database& db = StoreAccess::db(m_store);
     if (level == QuotaLevel::ok || level == QuotaLevel::unknown) {
       SQLite::Statement forget(db, "DELETE FROM guard_told WHERE session_id = ? AND subject = ?");
@@ -51,35 +47,29 @@ void GuardRows::set_told(const std::string& session_id, const std::string& subje
     write.bind(3, std::string(to_string(level)));
     write.bind(4, static_cast<int64_t>(now));
     write.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording what a session was told");
-  }
+  });
 }
 
 bool GuardRows::forget_told(const std::string& session_id, EpochMs now) {
-  try {
+  return with_storage("forgetting what a session was told", [&]() -> bool {
     SQLite::Statement statement(StoreAccess::db(m_store), "DELETE FROM guard_told WHERE session_id = ? OR told_ms < ?");
     statement.bind(1, session_id);
     statement.bind(2, static_cast<int64_t>(now - 7LL * 24 * 3600 * 1000));
     return statement.exec() > 0;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "forgetting what a session was told");
-  }
+  });
 }
 
 std::optional<Override> GuardRows::override_state() const {
-  try {
+  return with_storage("reading the override", [&]() -> std::optional<Override> {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 "SELECT override_until_ms, override_reason FROM guard_state WHERE id = 1");
     if (!statement.executeStep() || statement.getColumn(0).isNull()) return std::nullopt;
     return Override{statement.getColumn(0).getInt64(), text_column(statement, 1).value_or("")};
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the override");
-  }
+  });
 }
 
 void GuardRows::set_override(const std::optional<Override>& value, EpochMs now) {
-  try {
+  return with_storage("recording the override", [&]() -> void {
     SQLite::Database& db = StoreAccess::db(m_store);
     SQLite::Statement ensure(db, "INSERT INTO guard_state (id, computed_ms) VALUES (1, ?) ON CONFLICT DO NOTHING");
     ensure.bind(1, static_cast<int64_t>(now));
@@ -88,9 +78,7 @@ void GuardRows::set_override(const std::optional<Override>& value, EpochMs now) 
     bind_optional(statement, 1, value ? std::optional<std::int64_t>(value->until_ms) : std::nullopt);
     bind_optional(statement, 2, value ? std::optional<std::string>(value->reason) : std::nullopt);
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording the override");
-  }
+  });
 }
 
 // --- guard.json ------------------------------------------------------------------------------------------

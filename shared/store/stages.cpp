@@ -35,41 +35,35 @@ std::string stage_project_key(const std::string& project_dir) {
 }
 
 StageHistory read_stage_history(SQLite::Database& db) {
-  try {
+  return with_storage("reading the stage history", [&]() -> StageHistory {
     SQLite::Statement s(db, "SELECT project, from_ms, stage FROM stage_history");
     StageHistory history;
     while (s.executeStep())
       history.add(s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString());
     return history;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the stage history");
-  }
+  });
 }
 
 void write_stage(SQLite::Database& db, const std::string& project, const std::string& stage, EpochMs from_ms) {
-  try {
+  return with_storage("setting the stage", [&]() -> void {
     SQLite::Statement s(db, "INSERT INTO stage_history (project, from_ms, stage) VALUES (?, ?, ?) "
                             "ON CONFLICT (project, from_ms) DO UPDATE SET stage = excluded.stage");
     s.bind(1, project);
     s.bind(2, static_cast<int64_t>(from_ms));
     s.bind(3, stage);
     s.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "setting the stage");
-  }
+  });
 }
 
 std::string stage_in_force(Store& store, const std::string& project_dir, EpochMs now) {
-  try {
+  return with_storage("reading the stage", [&]() -> std::string {
     SQLite::Statement statement(StoreAccess::db(store),
                                 "SELECT stage FROM stage_history WHERE project IN (?, '*') "
                                 "AND from_ms <= ? ORDER BY project = '*', from_ms DESC LIMIT 1");
     statement.bind(1, stage_project_key(project_dir));
     statement.bind(2, static_cast<int64_t>(now));
     return statement.executeStep() ? statement.getColumn(0).getString() : std::string();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the stage");
-  }
+  });
 }
 
 } // namespace tw

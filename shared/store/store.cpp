@@ -139,7 +139,7 @@ Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
 Store Store::open(const fs::path& path, StoreMode mode, int busy_timeout_ms) {
-  try {
+  return with_storage("opening", path.string(), [&]() -> Store {
     int flags = SQLite::OPEN_READONLY;
     if (mode != StoreMode::read_only) {
       if (path.has_parent_path()) ensure_private_dir(path.parent_path());
@@ -166,19 +166,13 @@ Store Store::open(const fs::path& path, StoreMode mode, int busy_timeout_ms) {
     if (mode != StoreMode::read_only) impl->db.exec("PRAGMA synchronous=NORMAL");
     impl->migrate();
     return Store(std::move(impl));
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "opening " + path.string());
-  }
+  });
 }
 
 const fs::path& Store::path() const { return m_impl->path; }
 
 int Store::schema_version() const {
-  try {
-    return m_impl->user_version();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading schema version");
-  }
+  return with_storage("reading schema version", [&]() -> int { return m_impl->user_version(); });
 }
 
 void Store::write(const std::function<void()>& work) {
@@ -231,7 +225,7 @@ bool Store::record_event(const EventRow& row, OnConflict on_conflict) {
            "detail=CASE WHEN excluded.ts_ms >= ts_ms THEN COALESCE(excluded.detail, detail) ELSE detail END";
     break;
   }
-  try {
+  return with_storage("recording", row.event_type, [&]() -> bool {
     SQLite::Statement statement(m_impl->db, sql);
     statement.bind(1, row.session_id);
     statement.bind(2, row.event_type);
@@ -249,13 +243,11 @@ bool Store::record_event(const EventRow& row, OnConflict on_conflict) {
     bind_optional(statement, 14, row.detail);
     statement.exec();
     return on_conflict == OnConflict::keep ? statement.getChanges() > 0 : true;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording " + row.event_type);
-  }
+  });
 }
 
 void Store::upsert_session(const SessionRow& row) {
-  try {
+  return with_storage("recording session", row.session_id, [&]() -> void {
     SQLite::Statement statement(
         m_impl->db,
         "INSERT INTO sessions (session_id, project_dir, cwd, transcript_path, source, model, started_ms, ended_ms, "
@@ -277,13 +269,11 @@ void Store::upsert_session(const SessionRow& row) {
     bind_optional(statement, 9, row.end_reason);
     statement.bind(10, static_cast<int64_t>(row.last_event_ms));
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording session " + row.session_id);
-  }
+  });
 }
 
 void Store::upsert_agent(const AgentRow& row) {
-  try {
+  return with_storage("recording agent", row.agent_id, [&]() -> void {
     SQLite::Statement statement(
         m_impl->db,
         "INSERT INTO agents (session_id, agent_id, project_dir, agent_type, parent_agent_id, spawn_tool_use_id, "
@@ -312,13 +302,11 @@ void Store::upsert_agent(const AgentRow& row) {
     bind_optional(statement, 12, row.stopped_ms);
     bind_optional(statement, 13, row.status);
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording agent " + row.agent_id);
-  }
+  });
 }
 
 bool Store::save_status_if_changed(const StatusSnapshot& s) {
-  try {
+  return with_storage("recording statusline snapshot", [&]() -> bool {
     // One statement: the WHERE clause makes an unchanged snapshot a no-op read.
     SQLite::Statement statement(
         m_impl->db,
@@ -342,13 +330,11 @@ bool Store::save_status_if_changed(const StatusSnapshot& s) {
     bind_optional(statement, 9, s.context_window_size);
     bind_optional(statement, 10, s.rate_limits);
     return statement.exec() > 0;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording statusline snapshot");
-  }
+  });
 }
 
 std::vector<SessionRow> Store::sessions(const EventQuery& query) const {
-  try {
+  return with_storage("reading sessions", [&]() -> std::vector<SessionRow> {
     std::string sql = "SELECT session_id, project_dir, cwd, transcript_path, source, model, started_ms, ended_ms, "
                       "end_reason, last_event_ms FROM sessions WHERE 1=1";
     if (query.session_prefix) sql += " AND session_id LIKE ? ESCAPE '\\'";
@@ -381,13 +367,11 @@ std::vector<SessionRow> Store::sessions(const EventQuery& query) const {
       rows.push_back(std::move(row));
     }
     return rows;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading sessions");
-  }
+  });
 }
 
 std::vector<EventRow> Store::events(const std::string& session_id) const {
-  try {
+  return with_storage("reading events", [&]() -> std::vector<EventRow> {
     SQLite::Statement statement(m_impl->db,
                                 "SELECT session_id, event_type, natural_key, ts_ms, project_dir, hook, prompt_id, "
                                 "agent_id, tool_use_id, name, status, model, duration_ms, detail FROM events "
@@ -413,13 +397,11 @@ std::vector<EventRow> Store::events(const std::string& session_id) const {
       rows.push_back(std::move(row));
     }
     return rows;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading events");
-  }
+  });
 }
 
 std::vector<AgentRow> Store::agents(const std::string& session_id) const {
-  try {
+  return with_storage("reading agents", [&]() -> std::vector<AgentRow> {
     SQLite::Statement statement(m_impl->db,
                                 "SELECT session_id, agent_id, project_dir, agent_type, parent_agent_id, "
                                 "spawn_tool_use_id, prompt_id, transcript_path, description, model, started_ms, "
@@ -445,13 +427,11 @@ std::vector<AgentRow> Store::agents(const std::string& session_id) const {
       rows.push_back(std::move(row));
     }
     return rows;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading agents");
-  }
+  });
 }
 
 std::optional<StatusSnapshot> Store::status(const std::string& session_id) const {
-  try {
+  return with_storage("reading statusline snapshot", [&]() -> std::optional<StatusSnapshot> {
     SQLite::Statement statement(m_impl->db, "SELECT session_id, project_dir, ts_ms, model_id, model_name, cost_usd, "
                                             "context_used_pct, context_tokens, context_window_size, rate_limits "
                                             "FROM statusline WHERE session_id = ?");
@@ -469,26 +449,22 @@ std::optional<StatusSnapshot> Store::status(const std::string& session_id) const
     s.context_window_size = int_column(statement, 8);
     s.rate_limits = text_column(statement, 9);
     return s;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading statusline snapshot");
-  }
+  });
 }
 
 std::string Store::prompt_command(const std::string& session_id, const std::string& prompt_id) const {
-  try {
+  return with_storage("reading the prompt's command", [&]() -> std::string {
     SQLite::Statement statement(m_impl->db,
                                 "SELECT name FROM events WHERE session_id = ? AND event_type = 'command_start' "
                                 "AND natural_key = ?");
     statement.bind(1, session_id);
     statement.bind(2, prompt_id);
     return statement.executeStep() ? text_column(statement, 0).value_or("") : std::string();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the prompt's command");
-  }
+  });
 }
 
 std::vector<std::pair<std::string, EpochMs>> Store::last_event_per_hook() const {
-  try {
+  return with_storage("reading hook activity", [&]() -> std::vector<std::pair<std::string, EpochMs>> {
     SQLite::Statement statement(m_impl->db,
                                 "SELECT hook, MAX(ts_ms) FROM events WHERE hook <> '' GROUP BY hook ORDER BY hook");
     std::vector<std::pair<std::string, EpochMs>> rows;
@@ -496,17 +472,11 @@ std::vector<std::pair<std::string, EpochMs>> Store::last_event_per_hook() const 
       rows.emplace_back(statement.getColumn(0).getString(), statement.getColumn(1).getInt64());
     }
     return rows;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading hook activity");
-  }
+  });
 }
 
 void Store::checkpoint() {
-  try {
-    m_impl->db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "checkpointing");
-  }
+  return with_storage("checkpointing", [&]() -> void { m_impl->db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); });
 }
 
 void Store::backup_to(const std::filesystem::path& file) {

@@ -54,6 +54,26 @@ void write_stage(SQLite::Database& db, const std::string& project, const std::st
 // Translates a SQLite failure into Error(storage), keeping the SQLite codes in the message.
 [[noreturn]] void rethrow_storage(const SQLite::Exception& e, const std::string& what);
 
+// Runs body(); a SQLite failure in it becomes Error(storage) saying what was being done ("reading the stage: ...").
+// The one place SQLite's exceptions become ours, instead of a catch block per query.
+template <typename Body> decltype(auto) with_storage(const char* what, Body&& body) {
+  try {
+    return body();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, what);
+  }
+}
+
+// The same, naming a subject ("storing usage of" + the file): the message is built only when it fails, so the
+// ingest's per-record calls pay nothing for it.
+template <typename Body> decltype(auto) with_storage(const char* what, const std::string& subject, Body&& body) {
+  try {
+    return body();
+  } catch (const SQLite::Exception& e) {
+    rethrow_storage(e, std::string(what) + " " + subject);
+  }
+}
+
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::string>& value);
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::int64_t>& value);
 void bind_optional(SQLite::Statement& statement, int index, const std::optional<double>& value);

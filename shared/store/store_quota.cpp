@@ -94,18 +94,16 @@ QuotaStanding GuardState::quota_standing_at(EpochMs now, const QuotaSettings& se
 }
 
 std::optional<GuardState> QuotaRows::guard() const {
-  try {
+  return with_storage("reading the guard state", [&]() -> std::optional<GuardState> {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 std::string("SELECT ") + k_guard_columns + " FROM guard_state g WHERE g.id = 1");
     if (!statement.executeStep()) return std::nullopt;
     return guard_from_columns(statement, 0);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the guard state");
-  }
+  });
 }
 
 StatuslineRead QuotaRows::statusline_read(const std::string& session_id) const {
-  try {
+  return with_storage("reading the statusline state", [&]() -> StatuslineRead {
     SQLite::Statement statement(
         StoreAccess::db(m_store),
         std::string("SELECT s.session_id, s.project_dir, s.ts_ms, s.model_id, s.model_name, s.cost_usd, "
@@ -131,9 +129,7 @@ StatuslineRead QuotaRows::statusline_read(const std::string& session_id) const {
     }
     read.guard = guard_from_columns(statement, 10);
     return read;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the statusline state");
-  }
+  });
 }
 
 QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, const Thresholds& thresholds, EpochMs now) {
@@ -143,7 +139,7 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     return w ? std::optional<double>(w->utilization) : std::nullopt;
   };
   auto resets = [](const std::optional<QuotaWindow>& w) { return w ? w->resets_at_ms : std::nullopt; };
-  try {
+  return with_storage("recording a quota observation", [&]() -> QuotaLevel {
     SQLite::Database& db = StoreAccess::db(m_store);
     SQLite::Statement history(db, "INSERT INTO quota_observations (observed_ms, source, five_hour_pct, "
                                   "five_hour_resets_ms, seven_day_pct, seven_day_resets_ms, detail, account) "
@@ -197,27 +193,23 @@ QuotaLevel QuotaRows::save_observation(const QuotaObservation& observation, cons
     guard.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
     return level;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording a quota observation");
-  }
+  });
 }
 
 void QuotaRows::save_note(const std::string& note, EpochMs now) {
-  try {
+  return with_storage("recording the quota state", [&]() -> void {
     SQLite::Database& db = StoreAccess::db(m_store);
     ensure_guard_row(db, now);
     SQLite::Statement statement(db, "UPDATE guard_state SET quota_note = ?, quota_note_ms = ? WHERE id = 1");
     statement.bind(1, note);
     statement.bind(2, static_cast<int64_t>(now));
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording the quota state");
-  }
+  });
 }
 
 void QuotaRows::save_budget_state(QuotaLevel budget_level, const std::string& detail_json,
                                   const std::string& config_keys_json, EpochMs now) {
-  try {
+  return with_storage("recording the budget state", [&]() -> void {
     SQLite::Database& db = StoreAccess::db(m_store);
     ensure_guard_row(db, now);
     SQLite::Statement statement(db, "UPDATE guard_state SET computed_ms = ?1, budget_level = ?2, budget_detail = ?3, "
@@ -228,14 +220,12 @@ void QuotaRows::save_budget_state(QuotaLevel budget_level, const std::string& de
     statement.bind(4, config_keys_json);
     statement.exec();
     db.exec(std::string("UPDATE guard_state SET ") + k_overall_level_sql + " WHERE id = 1");
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording the budget state");
-  }
+  });
 }
 
 void QuotaRows::save_spend(double today_usd, EpochMs today_start_ms, std::optional<double> burn_usd_per_hour,
                            EpochMs now) {
-  try {
+  return with_storage("recording today's spend", [&]() -> void {
     SQLite::Database& db = StoreAccess::db(m_store);
     ensure_guard_row(db, now);
     SQLite::Statement statement(db, "UPDATE guard_state SET today_usd = ?, today_start_ms = ?, burn_usd_per_hour = ?, "
@@ -245,9 +235,7 @@ void QuotaRows::save_spend(double today_usd, EpochMs today_start_ms, std::option
     bind_optional(statement, 3, burn_usd_per_hour);
     statement.bind(4, static_cast<int64_t>(now));
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording today's spend");
-  }
+  });
 }
 
 void QuotaRows::recompute_spend(EpochMs today_start_ms, EpochMs now) {
@@ -275,7 +263,7 @@ void QuotaRows::recompute_spend(EpochMs today_start_ms, EpochMs now) {
 }
 
 std::map<std::string, QuotaObservation> QuotaRows::account_readings() const {
-  try {
+  return with_storage("reading the quota per account", [&]() -> std::map<std::string, QuotaObservation> {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 "SELECT account, observed_ms, five_hour_pct, five_hour_resets_ms, seven_day_pct, "
                                 "seven_day_resets_ms FROM quota_accounts");
@@ -289,13 +277,11 @@ std::map<std::string, QuotaObservation> QuotaRows::account_readings() const {
       out[reading.account] = std::move(reading);
     }
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the quota per account");
-  }
+  });
 }
 
 FetchState QuotaRows::fetch_state() const {
-  try {
+  return with_storage("reading the usage fetch state", [&]() -> FetchState {
     SQLite::Statement statement(StoreAccess::db(m_store),
                                 "SELECT last_attempt_ms, last_success_ms, backoff_until_ms, failures, last_status, "
                                 "last_error FROM quota_fetch WHERE id = 1");
@@ -308,13 +294,11 @@ FetchState QuotaRows::fetch_state() const {
     state.last_status = statement.getColumn(4).getInt();
     state.last_error = text_column(statement, 5).value_or("");
     return state;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "reading the usage fetch state");
-  }
+  });
 }
 
 void QuotaRows::save_fetch_state(const FetchState& state) {
-  try {
+  return with_storage("recording the usage fetch state", [&]() -> void {
     SQLite::Statement statement(
         StoreAccess::db(m_store),
         "INSERT INTO quota_fetch (id, last_attempt_ms, last_success_ms, backoff_until_ms, failures, last_status, "
@@ -328,30 +312,24 @@ void QuotaRows::save_fetch_state(const FetchState& state) {
     statement.bind(5, state.last_status);
     statement.bind(6, state.last_error);
     statement.exec();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording the usage fetch state");
-  }
+  });
 }
 
 bool QuotaRows::claim_unknown_warning(EpochMs now) {
-  try {
+  return with_storage("recording the quota warning", [&]() -> bool {
     SQLite::Statement statement(
         StoreAccess::db(m_store),
         "UPDATE guard_state SET unknown_warned_ms = ? WHERE id = 1 AND quota_observed_ms IS NOT "
         "NULL AND (unknown_warned_ms IS NULL OR unknown_warned_ms < quota_observed_ms)");
     statement.bind(1, static_cast<int64_t>(now));
     return statement.exec() > 0;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "recording the quota warning");
-  }
+  });
 }
 
 std::int64_t QuotaRows::observation_count() const {
-  try {
+  return with_storage("counting quota observations", [&]() -> std::int64_t {
     return StoreAccess::db(m_store).execAndGet("SELECT COUNT(*) FROM quota_observations").getInt64();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "counting quota observations");
-  }
+  });
 }
 
 } // namespace tw

@@ -20,7 +20,7 @@ std::vector<UsageSpend> spends(SQLite::Statement& statement) {
 } // namespace
 
 std::vector<EpochMs> usage_times(Store& store, EpochMs from, EpochMs to) {
-  try {
+  return with_storage("finding the active 5-hour block", [&]() -> std::vector<EpochMs> {
     SQLite::Statement statement(StoreAccess::db(store),
                                 "SELECT ts_ms FROM usage_records WHERE ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms");
     statement.bind(1, static_cast<int64_t>(from));
@@ -28,9 +28,7 @@ std::vector<EpochMs> usage_times(Store& store, EpochMs from, EpochMs to) {
     std::vector<EpochMs> out;
     while (statement.executeStep()) out.push_back(statement.getColumn(0).getInt64());
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "finding the active 5-hour block");
-  }
+  });
 }
 
 UsageSpend usage_spend(Store& store, const UsageFilter& f, EpochMs since, EpochMs until, const std::string& what) {
@@ -44,7 +42,7 @@ UsageSpend usage_spend(Store& store, const UsageFilter& f, EpochMs since, EpochM
   if (!f.skill.empty()) sql += " AND skill = ?7";
   if (!f.stage.empty()) sql += " AND stage = ?8";
   if (f.project) sql += " AND (instr(project, ?9) > 0 OR instr(project, ?10) > 0)";
-  try {
+  return with_storage("summing", what, [&]() -> UsageSpend {
     SQLite::Statement statement(StoreAccess::db(store), sql);
     statement.bind(1, static_cast<int64_t>(since));
     statement.bind(2, static_cast<int64_t>(until));
@@ -60,22 +58,18 @@ UsageSpend usage_spend(Store& store, const UsageFilter& f, EpochMs since, EpochM
     }
     const std::vector<UsageSpend> sum = spends(statement);
     return sum.empty() ? UsageSpend{} : sum.front();
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "summing " + what);
-  }
+  });
 }
 
 std::vector<std::string> usage_sessions_since(Store& store, EpochMs since) {
-  try {
+  return with_storage("listing active sessions", [&]() -> std::vector<std::string> {
     SQLite::Statement statement(StoreAccess::db(store),
                                 "SELECT DISTINCT session_id FROM usage_records WHERE ts_ms >= ? AND session_id != ''");
     statement.bind(1, static_cast<int64_t>(since));
     std::vector<std::string> out;
     while (statement.executeStep()) out.push_back(statement.getColumn(0).getString());
     return out;
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "listing active sessions");
-  }
+  });
 }
 
 std::vector<UsageSpend> agent_spends(Store& store, const std::string& agent_type, const std::string& model,
@@ -85,20 +79,18 @@ std::vector<UsageSpend> agent_spends(Store& store, const std::string& agent_type
                     "WHERE agent_type = ?1 AND agent_id != '' AND ts_ms >= ?2";
   if (!model.empty()) sql += " AND instr(model, ?3) > 0";
   sql += " GROUP BY session_id, agent_id ORDER BY MAX(ts_ms) DESC LIMIT ?4";
-  try {
+  return with_storage("estimating a spawn's cost", [&]() -> std::vector<UsageSpend> {
     SQLite::Statement statement(StoreAccess::db(store), sql);
     statement.bind(1, agent_type);
     statement.bind(2, static_cast<int64_t>(since));
     if (!model.empty()) statement.bind(3, model);
     statement.bind(4, limit);
     return spends(statement);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "estimating a spawn's cost");
-  }
+  });
 }
 
 std::vector<UsageSpend> prompt_spends_with_skill(Store& store, const std::string& skill, EpochMs since, int limit) {
-  try {
+  return with_storage("estimating a skill's cost", [&]() -> std::vector<UsageSpend> {
     SQLite::Statement statement(StoreAccess::db(store),
                                 std::string("SELECT SUM(") + k_tokens_sql +
                                     "), SUM(cost_usd) FROM usage_records "
@@ -108,9 +100,7 @@ std::vector<UsageSpend> prompt_spends_with_skill(Store& store, const std::string
     statement.bind(2, static_cast<int64_t>(since));
     statement.bind(3, limit);
     return spends(statement);
-  } catch (const SQLite::Exception& e) {
-    rethrow_storage(e, "estimating a skill's cost");
-  }
+  });
 }
 
 } // namespace tw

@@ -24,9 +24,10 @@ struct Row {
 void insert(const std::filesystem::path& db, const std::vector<Row>& rows) {
   SQLite::Database sql(db.string(), SQLite::OPEN_READWRITE, 5000);
   for (const Row& r : rows) {
-    SQLite::Statement s(sql, "INSERT INTO usage_records (ts_ms, session_id, agent_id, agent_type, model, command, skill, "
-                             "stage, project, prompt_id, input_tokens, output_tokens, cache_5m_tokens, cost_usd) "
-                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)");
+    SQLite::Statement s(sql,
+                        "INSERT INTO usage_records (ts_ms, session_id, agent_id, agent_type, model, command, skill, "
+                        "stage, project, prompt_id, input_tokens, output_tokens, cache_5m_tokens, cost_usd) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)");
     s.bind(1, static_cast<int64_t>(r.ts));
     s.bind(2, r.session);
     s.bind(3, r.agent);
@@ -50,9 +51,10 @@ TEST_CASE("usage_reads: spend sums tokens and cost of the records that match eve
   TempDir dir;
   const auto db = dir.path() / "tw.db";
   Store store = Store::open(db, StoreMode::cli);
-  insert(db, {{1000, "s1", "", "", "claude-opus-4", "/review", "", "design", "-home-a", "p1", 10, 20, 0.5},
-              {2000, "s1", "a1", "Explore", "claude-sonnet-4", "/review", "pdf", "impl", "-home-a", "p1", 100, 200, 1.5},
-              {3000, "s2", "", "", "claude-opus-4", "", "", "", "-home-b", "p2", 1000, 2000, 3.0}});
+  insert(db,
+         {{1000, "s1", "", "", "claude-opus-4", "/review", "", "design", "-home-a", "p1", 10, 20, 0.5},
+          {2000, "s1", "a1", "Explore", "claude-sonnet-4", "/review", "pdf", "impl", "-home-a", "p1", 100, 200, 1.5},
+          {3000, "s2", "", "", "claude-opus-4", "", "", "", "-home-b", "p2", 1000, 2000, 3.0}});
   auto spend = [&](const UsageFilter& f, EpochMs since = 0, EpochMs until = 10000) {
     return usage_spend(store, f, since, until, "a test sum");
   };
@@ -99,13 +101,13 @@ TEST_CASE("usage_reads: times, sessions, spawns and skill uses, the latest first
   std::sort(sessions.begin(), sessions.end());
   CHECK(sessions == std::vector<std::string>{"s2", "s3"});
   const std::vector<UsageSpend> agents = agent_spends(store, "Explore", "sonnet", 0, 25);
-  REQUIRE(agents.size() == 25); // the limit
+  REQUIRE(agents.size() == 25);                   // the limit
   CHECK(agents.front().tokens == 2.0 * (29 + 1)); // the latest agent first: 2 x (29 input + 1 cache write)
   CHECK(agents.back().tokens == 2.0 * (5 + 1));
   CHECK(agent_spends(store, "Explore", "opus", 0, 25).empty());
   CHECK(agent_spends(store, "Explore", "", 10000 + 28 * 10, 25).size() == 2); // since
   const std::vector<UsageSpend> uses = prompt_spends_with_skill(store, "pdf", 0, 25);
-  REQUIRE(uses.size() == 2); // per prompt
+  REQUIRE(uses.size() == 2);     // per prompt
   CHECK(uses[0].tokens == 3.0);  // q2, the latest
   CHECK(uses[1].tokens == 22.0); // q1: 2 x (5 + 5 + 1)
   CHECK(uses[1].usd == Approx(0.4));
