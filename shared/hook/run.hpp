@@ -23,7 +23,7 @@ struct HookEntry {
   std::string (*line)(HookCall& call, std::string_view payload);
 };
 
-// Each defined beside its handler (handlers/*.cpp).
+// Each defined beside its handler (hook/*.cpp).
 extern const HookEntry k_pre_spawn_entry;
 extern const HookEntry k_post_task_entry;
 extern const HookEntry k_command_start_entry;
