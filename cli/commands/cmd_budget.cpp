@@ -46,119 +46,118 @@ std::string pad(std::string text, std::size_t cells) {
   return text;
 }
 
-} // namespace
+// What tw budget shows: every budget's status, the quota reading's standing, the override.
+struct BudgetPage {
+  QuotaSettings quota;
+  EpochMs now = 0;
+  std::optional<GuardState> guard;
+  std::vector<BudgetStatus> statuses;
+  QuotaStanding standing;
+  bool override_active = false;
+};
 
-void add_budget_commands(CLI::App& app, CliContext& ctx) {
-  auto* budget = app.add_subcommand("budget", "Show every budget as a bar: spent, limit, window reset; and the quota");
-  struct Options {
-    bool json = false;
-    bool no_color = false;
-    bool color = false;
-    std::string session;
-  };
-  auto options = std::make_shared<Options>();
-  budget->add_flag("--json", options->json, "Machine-readable output");
-  budget->add_flag("--no-color", options->no_color, "No colours (also NO_COLOR, or when stdout is not a terminal)");
-  budget->add_flag("--color", options->color, "Colours even when stdout is not a terminal");
-  budget->add_option("--session", options->session, "The session that session-window budgets count (default: latest)");
-  budget->callback([&ctx, options] {
-    const Config& config = ctx.config();
-    const QuotaSettings quota = quota_settings(ctx.env, config);
-    const EpochMs now = ctx.clock.now_ms();
-    Store* store = ctx.existing_store();
-    const std::optional<GuardState> guard = store ? QuotaRows(*store).guard() : std::nullopt;
-    std::optional<QuotaWindow> five_hour;
-    if (guard && guard->observation) five_hour = guard->observation->five_hour;
-    std::vector<BudgetStatus> statuses;
-    std::string session;
-    if (store) {
-      session = pick_session(ctx, *store, options->session, ctx.paths.project_dir.string());
-      BudgetBook book(*store, config, now, five_hour);
-      for (const Budget& b : config.budgets) statuses.push_back(book.status(b, session));
-    } else {
-      for (const Budget& b : config.budgets)
-        statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
-    }
-    const QuotaStanding standing = guard ? guard->quota_standing_at(now, quota) : QuotaStanding{};
-    const QuotaLevel quota_level = standing.level;
-    const bool override_active = guard && guard->override_until_ms && *guard->override_until_ms > now;
+BudgetPage gather_budgets(CliContext& ctx, const std::string& wanted_session) {
+  BudgetPage view;
+  const Config& config = ctx.config();
+  view.quota = quota_settings(ctx.env, config);
+  view.now = ctx.clock.now_ms();
+  const EpochMs now = view.now;
+  Store* store = ctx.existing_store();
+  view.guard = store ? QuotaRows(*store).guard() : std::nullopt;
+  std::optional<QuotaWindow> five_hour;
+  if (view.guard && view.guard->observation) five_hour = view.guard->observation->five_hour;
+  if (store) {
+    const std::string session = pick_session(ctx, *store, wanted_session, ctx.paths.project_dir.string());
+    BudgetBook book(*store, config, now, five_hour);
+    for (const Budget& b : config.budgets) view.statuses.push_back(book.status(b, session));
+  } else {
+    for (const Budget& b : config.budgets)
+      view.statuses.push_back(BudgetStatus{b, "", 0, 0, 0, QuotaLevel::ok, now, {}, ""});
+  }
+  view.standing = view.guard ? view.guard->quota_standing_at(now, view.quota) : QuotaStanding{};
+  view.override_active = view.guard && view.guard->override_until_ms && *view.guard->override_until_ms > now;
+  return view;
+}
 
-    if (options->json) {
-      nlohmann::json out = {{"budgets", nlohmann::json::array()}};
-      for (const BudgetStatus& s : statuses) {
-        nlohmann::json item = {
-            {"name", s.budget.name},
-            {"window", std::string(to_string(s.budget.window))},
-            {"unit", std::string(to_string(s.budget.unit))},
-            {"spent", s.spent},
-            {"limit", s.budget.limit},
-            {"percent", s.percent},
-            {"level", std::string(to_string(s.level))},
-            {"enforcement", std::string(to_string(s.budget.enforcement))},
-            {"stop_running", s.budget.stop_running},
-            {"warn_at", s.budget.warn_at},
-            {"block_at", s.budget.block_at},
-            {"resets_at", s.resets_ms ? nlohmann::json(format_iso_utc(*s.resets_ms)) : nlohmann::json()}};
-        if (s.budget.window == BudgetWindow::session) item["session"] = s.session_id;
-        out["budgets"].push_back(std::move(item));
-      }
-      out["quota"] = {{"state", std::string(to_string(quota_level))},
-                      {"warn", quota.thresholds.warn},
-                      {"critical", quota.thresholds.critical}};
-      if (guard && guard->observation) {
-        out["quota"]["summary"] = quota_summary(guard->observation->five_hour, guard->observation->seven_day, now);
-        out["quota"]["age_seconds"] = standing.age_ms / 1000;
-        out["quota"]["held"] = standing.held;
-      }
-      out["override"] = override_active ? nlohmann::json{{"until", format_iso_utc(*guard->override_until_ms)},
-                                                         {"reason", guard->override_reason}}
-                                        : nlohmann::json();
-      ctx.out << out.dump(2) << "\n";
-      return;
-    }
+// tw budget --json.
+void print_budgets_json(CliContext& ctx, const BudgetPage& view) {
+  const auto& [quota, now, guard, statuses, standing, override_active] = view;
+  const QuotaLevel quota_level = standing.level;
+  nlohmann::json out = {{"budgets", nlohmann::json::array()}};
+  for (const BudgetStatus& s : statuses) {
+    nlohmann::json item = {
+        {"name", s.budget.name},
+        {"window", std::string(to_string(s.budget.window))},
+        {"unit", std::string(to_string(s.budget.unit))},
+        {"spent", s.spent},
+        {"limit", s.budget.limit},
+        {"percent", s.percent},
+        {"level", std::string(to_string(s.level))},
+        {"enforcement", std::string(to_string(s.budget.enforcement))},
+        {"stop_running", s.budget.stop_running},
+        {"warn_at", s.budget.warn_at},
+        {"block_at", s.budget.block_at},
+        {"resets_at", s.resets_ms ? nlohmann::json(format_iso_utc(*s.resets_ms)) : nlohmann::json()}};
+    if (s.budget.window == BudgetWindow::session) item["session"] = s.session_id;
+    out["budgets"].push_back(std::move(item));
+  }
+  out["quota"] = {{"state", std::string(to_string(quota_level))},
+                  {"warn", quota.thresholds.warn},
+                  {"critical", quota.thresholds.critical}};
+  if (guard && guard->observation) {
+    out["quota"]["summary"] = quota_summary(guard->observation->five_hour, guard->observation->seven_day, now);
+    out["quota"]["age_seconds"] = standing.age_ms / 1000;
+    out["quota"]["held"] = standing.held;
+  }
+  out["override"] = override_active ? nlohmann::json{{"until", format_iso_utc(*guard->override_until_ms)},
+                                                     {"reason", guard->override_reason}}
+                                    : nlohmann::json();
+  ctx.out << out.dump(2) << "\n";
+}
 
-    const auto no_color_env = ctx.env.get("NO_COLOR");
-    const bool color =
-        !options->no_color && (options->color || (!(no_color_env && !no_color_env->empty()) && &ctx.out == &std::cout &&
-                                                  ::isatty(STDOUT_FILENO) == 1));
-    const ColorMode mode = color ? ColorMode::color : ColorMode::plain;
-    if (statuses.empty()) {
-      ctx.out
-          << "No budgets configured. Add some to .tokenwarden.json (or ~/.config/tokenwarden/config.json), e.g.\n"
-             "  \"budgets\": [{\"name\": \"daily\", \"window\": \"day\", \"usd\": 20, \"enforcement\": \"block\"},\n"
-             "              {\"name\": \"review\", \"window\": \"day\", \"command\": \"/review\", \"tokens\": "
-             "200000}]\n";
-    }
-    std::size_t name_width = 4;
-    for (const auto& s : statuses) name_width = std::max(name_width, display_cells(s.budget.name));
-    for (const BudgetStatus& s : statuses) {
-      std::string line = pad(s.budget.name, name_width) + "  " + budget_bar(s.percent, s.level, 12, mode) + "  ";
-      std::string amounts =
-          format_amount(s.spent, s.budget.unit) + " / " + format_amount(s.budget.limit, s.budget.unit);
-      if (s.budget.unit == BudgetUnit::tokens) amounts += " tokens";
-      line += pad(amounts, 28) + pad(std::string(to_string(s.budget.window)), 8);
-      line += s.resets_ms                                ? "resets in " + format_span_long(*s.resets_ms - now)
-              : s.budget.window == BudgetWindow::session ? "session " + s.session_id.substr(0, 8)
-                                                         : std::string("never resets");
-      line += "  " + std::string(to_string(s.budget.enforcement));
-      if (s.budget.stop_running) line += "+stop";
-      ctx.out << line << "\n";
-    }
-    ctx.out << "Plan quota: " << level_word(quota_level);
-    if (guard && guard->observation && guard->observation->has_windows()) {
-      ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << "; read "
-              << format_age(standing.age_ms)
-              << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "") << ")";
-    } else {
-      ctx.out << " (no quota data: tw usage --refresh)";
-    }
-    ctx.out << "\n";
-    if (override_active) {
-      ctx.out << "Override active for " << format_span_long(*guard->override_until_ms - now) << ": "
-              << guard->override_reason << " (gates are off; tw override --clear ends it)\n";
-    }
-  });
+// tw budget: a bar per budget, then the plan quota and the override.
+void print_budgets_table(CliContext& ctx, const BudgetPage& view, bool color) {
+  const auto& [quota, now, guard, statuses, standing, override_active] = view;
+  const QuotaLevel quota_level = standing.level;
 
+  const ColorMode mode = color ? ColorMode::color : ColorMode::plain;
+  if (statuses.empty()) {
+    ctx.out << "No budgets configured. Add some to .tokenwarden.json (or ~/.config/tokenwarden/config.json), e.g.\n"
+               "  \"budgets\": [{\"name\": \"daily\", \"window\": \"day\", \"usd\": 20, \"enforcement\": \"block\"},\n"
+               "              {\"name\": \"review\", \"window\": \"day\", \"command\": \"/review\", \"tokens\": "
+               "200000}]\n";
+  }
+  std::size_t name_width = 4;
+  for (const auto& s : statuses) name_width = std::max(name_width, display_cells(s.budget.name));
+  for (const BudgetStatus& s : statuses) {
+    std::string line = pad(s.budget.name, name_width) + "  " + budget_bar(s.percent, s.level, 12, mode) + "  ";
+    std::string amounts = format_amount(s.spent, s.budget.unit) + " / " + format_amount(s.budget.limit, s.budget.unit);
+    if (s.budget.unit == BudgetUnit::tokens) amounts += " tokens";
+    line += pad(amounts, 28) + pad(std::string(to_string(s.budget.window)), 8);
+    line += s.resets_ms                                ? "resets in " + format_span_long(*s.resets_ms - now)
+            : s.budget.window == BudgetWindow::session ? "session " + s.session_id.substr(0, 8)
+                                                       : std::string("never resets");
+    line += "  " + std::string(to_string(s.budget.enforcement));
+    if (s.budget.stop_running) line += "+stop";
+    ctx.out << line << "\n";
+  }
+  ctx.out << "Plan quota: " << level_word(quota_level);
+  if (guard && guard->observation && guard->observation->has_windows()) {
+    ctx.out << " (" << quota_summary(guard->observation->five_hour, guard->observation->seven_day, now) << "; read "
+            << format_age(standing.age_ms)
+            << (standing.held ? ", held until a fresher reading: tw usage --refresh" : "") << ")";
+  } else {
+    ctx.out << " (no quota data: tw usage --refresh)";
+  }
+  ctx.out << "\n";
+  if (override_active) {
+    ctx.out << "Override active for " << format_span_long(*guard->override_until_ms - now) << ": "
+            << guard->override_reason << " (gates are off; tw override --clear ends it)\n";
+  }
+}
+
+// tw override --minutes N --reason TEXT | --clear.
+void add_override_command(CLI::App& app, CliContext& ctx) {
   auto* override_command =
       app.add_subcommand("override", "Turn every quota and budget gate off for a while (emergencies)");
   struct OverrideOptions {
@@ -201,6 +200,36 @@ void add_budget_commands(CLI::App& app, CliContext& ctx) {
               << " min): " << over->reason << ". Every gate allows; the statusline shows it.\n";
     }
   });
+}
+
+} // namespace
+
+void add_budget_commands(CLI::App& app, CliContext& ctx) {
+  auto* budget = app.add_subcommand("budget", "Show every budget as a bar: spent, limit, window reset; and the quota");
+  struct Options {
+    bool json = false;
+    bool no_color = false;
+    bool color = false;
+    std::string session;
+  };
+  auto options = std::make_shared<Options>();
+  budget->add_flag("--json", options->json, "Machine-readable output");
+  budget->add_flag("--no-color", options->no_color, "No colours (also NO_COLOR, or when stdout is not a terminal)");
+  budget->add_flag("--color", options->color, "Colours even when stdout is not a terminal");
+  budget->add_option("--session", options->session, "The session that session-window budgets count (default: latest)");
+  budget->callback([&ctx, options] {
+    const BudgetPage view = gather_budgets(ctx, options->session);
+    if (options->json) {
+      print_budgets_json(ctx, view);
+      return;
+    }
+    const auto no_color_env = ctx.env.get("NO_COLOR");
+    const bool color =
+        !options->no_color && (options->color || (!(no_color_env && !no_color_env->empty()) && &ctx.out == &std::cout &&
+                                                  ::isatty(STDOUT_FILENO) == 1));
+    print_budgets_table(ctx, view, color);
+  });
+  add_override_command(app, ctx);
 }
 
 } // namespace tw
