@@ -10,7 +10,7 @@
 namespace tw {
 
 bool is_known_timezone(std::string_view zone) {
-  if (zone == "local" || zone == "UTC" || zone == "utc" || zone == "Etc/UTC" || zone == "Z") return true;
+  if (zone == "local" || is_utc_zone(zone)) return true;
   if (zone.empty() || zone.front() == '/' || zone.find("..") != std::string_view::npos) return false;
   for (char c : zone) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '+')) return false;
